@@ -1,0 +1,28 @@
+"""Install tfgan_i2i: image-to-image translation GANs for Keras 3 / TensorFlow 2."""
+from setuptools import find_packages, setup
+
+setup(
+    name="tfgan_i2i",
+    version="0.1.0",
+    description="Image-to-image translation GANs (pix2pix, BicycleGAN, MSGAN, ...) for Keras 3 / TensorFlow 2",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["tfgan_i2i", "tfgan_i2i.*"]),
+    package_data={"tfgan_i2i": ["sample_data/**/*", "sample_data/*/*/*"]},
+    include_package_data=True,
+    install_requires=[
+        # tensorflow-cpu is enough on machines without a GPU; a GPU install of `tensorflow` also satisfies keras/tf imports.
+        "tensorflow-cpu>=2.16; platform_machine=='x86_64' and sys_platform=='linux'",
+        "tensorflow>=2.16; platform_machine!='x86_64' or sys_platform!='linux'",
+        "keras>=3.0",
+        "numpy",
+        "pillow",
+        "tensorboard",
+        "tensorflow-datasets",
+        "pyyaml",
+        "tqdm",
+    ],
+    extras_require={"test": ["pytest>=7", "pytest-timeout"]},
+    entry_points={"console_scripts": ["tfgan-i2i=tfgan_i2i.cli:main"]},
+)

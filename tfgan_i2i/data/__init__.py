@@ -1,0 +1,1 @@
+"""data of tfgan_i2i."""

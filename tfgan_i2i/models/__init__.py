@@ -1,0 +1,1 @@
+"""models of tfgan_i2i."""

@@ -1,0 +1,1 @@
+"""networks of tfgan_i2i."""

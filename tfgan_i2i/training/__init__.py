@@ -1,0 +1,1 @@
+"""training of tfgan_i2i."""
