@@ -1,0 +1,192 @@
+"""Experiment configs: one dataclass per run, with the papers' defaults as named presets.
+
+A run is reproducible from its config alone: `Config.save` writes it next to every checkpoint
+and `Config.load` reads it back from JSON or YAML.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A config file or option is invalid; the message names it and the fix."""
+
+
+@dataclass
+class Config:
+    """Every option of a paired translation run, named after the papers' symbols."""
+
+    # which objective (registry name) and its variant
+    model: str = "bicyclegan"          # bicyclegan | cvae-gan | clr-gan | pix2pix | msgan
+    objective: str = "bicycle"         # BicycleGAN only: bicycle | cvae | clr
+
+    # images
+    image_size: int = 256              # crop size fed to the networks (square power of two >= 32)
+    load_size: int = 286               # images are resized to this, then randomly cropped to image_size
+    input_nc: int = 3                  # channels of A (the input domain)
+    output_nc: int = 3                 # channels of B (the output domain)
+    direction: str = "AtoB"            # AtoB | BtoA
+    flip: bool = True                  # random horizontal flip
+
+    # latent code
+    nz: int = 8                        # 0 turns the latent code off (plain pix2pix)
+    where_add: str = "all"             # input | all: where z is tiled and concatenated in G
+
+    # generator
+    netG: str = "unet"                 # unet | resnet
+    ngf: int = 64
+    g_blocks: int = 9                  # residual blocks of the ResNet generator
+    norm: str = "instance"             # instance | batch | none (G and E; D uses d_norm)
+    use_dropout: bool = True
+    upsample: str = "transpose"        # transpose (ConvTranspose 4x4/2) | bilinear (upsample + 3x3 conv)
+
+    # encoder
+    netE: str = "resnet"               # resnet | conv
+    nef: int = 64
+    e_blocks: int | None = None        # None: 5 at >=256 px, 4 below (the reference's resnet_256/128)
+
+    # discriminator(s)
+    ndf: int = 64
+    d_layers: int | None = None        # None: 3 at >=256 px, 2 below (basic_256 / basic_128)
+    num_D: int = 2                     # scales of the multi-scale PatchGAN
+    d_norm: str | None = None          # None: same as norm
+    conditional_D: bool = False        # D sees [A, B] instead of B
+    spectral_norm: bool = False
+    gan_mode: str = "lsgan"            # vanilla | lsgan | hinge | wgangp
+
+    # loss weights (paper symbols)
+    lambda_gan: float = 1.0
+    lambda_gan2: float = 1.0
+    lambda_l1: float = 10.0
+    lambda_latent: float = 0.5
+    lambda_kl: float = 0.01
+    lambda_ms: float = 0.0
+    lambda_gp: float = 10.0            # WGAN-GP gradient penalty weight
+
+    # optimisation
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    batch_size: int = 2
+    epochs: int = 100                  # epochs at the initial learning rate
+    epochs_decay: int = 100            # epochs of linear decay to zero that follow
+    seed: int = 0
+
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # --- derived values -------------------------------------------------------------
+    @property
+    def e_blocks_resolved(self) -> int:
+        return self.e_blocks if self.e_blocks is not None else (5 if self.image_size >= 256 else 4)
+
+    @property
+    def d_layers_resolved(self) -> int:
+        return self.d_layers if self.d_layers is not None else (3 if self.image_size >= 256 else 2)
+
+    @property
+    def d_norm_resolved(self) -> str:
+        return self.d_norm if self.d_norm is not None else self.norm
+
+    # --- validation and (de)serialisation ------------------------------------------
+    def validate(self) -> "Config":
+        """Check option values; raise ConfigError naming the option and its allowed values."""
+        choices = {
+            "objective": ("bicycle", "cvae", "clr"),
+            "direction": ("AtoB", "BtoA"),
+            "where_add": ("input", "all"),
+            "netG": ("unet", "resnet"),
+            "norm": ("instance", "batch", "none"),
+            "upsample": ("transpose", "bilinear"),
+            "netE": ("resnet", "conv"),
+            "gan_mode": ("vanilla", "lsgan", "hinge", "wgangp"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"option {name}={getattr(self, name)!r} is not one of {', '.join(allowed)}")
+        if self.d_norm is not None and self.d_norm not in choices["norm"]:
+            raise ConfigError(f"option d_norm={self.d_norm!r} is not one of {', '.join(choices['norm'])}")
+        s = self.image_size
+        if s < 32 or s & (s - 1):
+            raise ConfigError(f"option image_size={s} must be a power of two >= 32 (e.g. 64, 128, 256)")
+        if self.load_size < s:
+            raise ConfigError(f"option load_size={self.load_size} must be >= image_size={s}")
+        if self.nz < 0:
+            raise ConfigError(f"option nz={self.nz} must be >= 0")
+        if self.batch_size < 1:
+            raise ConfigError(f"option batch_size={self.batch_size} must be >= 1")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes) -> "Config":
+        """A copy with some options changed (unknown names raise ConfigError)."""
+        return Config.from_dict({**self.to_dict(), **changes})
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "Config":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown config option(s) {', '.join(unknown)}; known options: {', '.join(sorted(known))}")
+        return cls(**values).validate()
+
+    def save(self, path: str) -> None:
+        """Write the config as JSON (atomically: a crash never leaves half a file)."""
+        tmp = f"{path}.tmp-{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(self.to_dict(), f, indent=2, sort_keys=True)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str) -> "Config":
+        """Read a config from a .json or .yaml/.yml file."""
+        if not os.path.isfile(path):
+            raise ConfigError(f"config file {path} does not exist")
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        try:
+            if path.endswith((".yaml", ".yml")):
+                import yaml
+
+                values = yaml.safe_load(text) or {}
+            else:
+                values = json.loads(text)
+        except Exception as e:  # noqa: BLE001 - any parse error is the user's file
+            raise ConfigError(f"config file {path} could not be parsed: {e}") from e
+        if not isinstance(values, dict):
+            raise ConfigError(f"config file {path} must hold a mapping of option: value")
+        base = preset(values["model"]).to_dict() if "model" in values else {}
+        return cls.from_dict({**base, **values})
+
+
+# The papers' defaults. BicycleGAN family: junyanz/BicycleGAN; pix2pix: pytorch-CycleGAN-and-pix2pix;
+# msgan: MSGAN's pix2pix variant (BicycleGAN generator with z everywhere, conditional 2-scale D, lambda_L1 10).
+PRESETS: dict[str, dict[str, Any]] = {
+    "bicyclegan": dict(model="bicyclegan", objective="bicycle"),
+    "cvae-gan": dict(model="cvae-gan", objective="cvae"),
+    "clr-gan": dict(model="clr-gan", objective="clr"),
+    "pix2pix": dict(
+        model="pix2pix", nz=0, where_add="input", norm="batch", lambda_l1=100.0, gan_mode="vanilla",
+        conditional_D=True, num_D=1, d_layers=3, batch_size=1,
+    ),
+    "pix2pix-noise": dict(
+        model="pix2pix-noise", nz=8, where_add="all", norm="instance", lambda_l1=10.0, gan_mode="lsgan",
+        conditional_D=True, num_D=2, batch_size=1,
+    ),
+    "msgan": dict(
+        model="msgan", nz=8, where_add="all", norm="instance", lambda_l1=10.0, gan_mode="lsgan",
+        conditional_D=True, num_D=2, lambda_ms=1.0, batch_size=1,
+    ),
+}
+
+
+def preset(name: str, **overrides) -> Config:
+    """The paper-default config of a model (see PRESETS), with optional overrides."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(PRESETS)}")
+    return Config.from_dict({**PRESETS[name], **overrides})
