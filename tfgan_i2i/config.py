@@ -43,6 +43,8 @@ class Config:
     norm: str = "instance"             # instance | batch | none (G and E; D uses d_norm)
     use_dropout: bool = True
     upsample: str = "transpose"        # transpose (ConvTranspose 4x4/2) | bilinear (upsample + 3x3 conv)
+    init_type: str = "xavier"          # normal N(0, gain) | xavier (Xavier-normal x gain) | he
+    init_gain: float = 0.02
 
     # encoder
     netE: str = "resnet"               # resnet | conv
@@ -103,6 +105,7 @@ class Config:
             "upsample": ("transpose", "bilinear"),
             "netE": ("resnet", "conv"),
             "gan_mode": ("vanilla", "lsgan", "hinge", "wgangp"),
+            "init_type": ("normal", "xavier", "he"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -171,7 +174,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "cvae-gan": dict(model="cvae-gan", objective="cvae"),
     "clr-gan": dict(model="clr-gan", objective="clr"),
     "pix2pix": dict(
-        model="pix2pix", nz=0, where_add="input", norm="batch", lambda_l1=100.0, gan_mode="vanilla",
+        model="pix2pix", nz=0, where_add="input", norm="batch", lambda_l1=100.0, gan_mode="vanilla", init_type="normal",
         conditional_D=True, num_D=1, d_layers=3, batch_size=1,
     ),
     "pix2pix-noise": dict(

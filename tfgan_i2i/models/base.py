@@ -1,0 +1,175 @@
+"""Shared base of the paired translation GANs: networks from a Config, optimizers, translate/sample, logging."""
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from .. import losses as L
+from ..config import Config
+from ..networks import conv_encoder, patch_discriminator, resnet_encoder, resnet_generator, unet_generator
+
+
+def build_generator(c: Config, name: str = "G") -> keras.Model:
+    """G(A, z) -> B from the config (U-Net or ResNet, z where_add input|all)."""
+    common = dict(input_nc=c.input_nc, output_nc=c.output_nc, nz=c.nz, ngf=c.ngf, norm=c.norm,
+                  use_dropout=c.use_dropout, where_add=c.where_add, init_type=c.init_type, init_gain=c.init_gain,
+                  name=name)
+    if c.netG == "unet":
+        return unet_generator(c.image_size, upsample=c.upsample, **common)
+    return resnet_generator(n_blocks=c.g_blocks, **common)
+
+
+def build_encoder(c: Config, name: str = "E") -> keras.Model:
+    """E(B) -> (mu, logvar) from the config (ResNet or conv encoder on the output-domain image)."""
+    build = resnet_encoder if c.netE == "resnet" else conv_encoder
+    depth = dict(n_blocks=c.e_blocks_resolved) if c.netE == "resnet" else dict(n_layers=c.e_blocks_resolved)
+    return build(c.output_nc, c.nz, c.nef, norm=c.norm, init_type=c.init_type, init_gain=c.init_gain, name=name, **depth)
+
+
+def build_discriminator(c: Config, name: str = "D") -> keras.Model:
+    """Multi-scale PatchGAN D on B (or on [A, B] with conditional_D) from the config."""
+    input_nc = c.output_nc + (c.input_nc if c.conditional_D else 0)
+    return patch_discriminator(input_nc, c.ndf, c.d_layers_resolved, c.num_D, c.d_norm_resolved, c.spectral_norm,
+                               c.init_type, c.init_gain, name=name)
+
+
+class TranslationGAN(keras.Model):
+    """A paired image-to-image GAN trained with `fit`; subclasses define the networks and `train_step`.
+
+    Subclasses set `loss_names` (one logged metric each) and implement `build_networks()` returning
+    {name: network}; every network gets its own Adam optimizer (the references' lr and betas).
+    """
+
+    loss_names: tuple[str, ...] = ()
+
+    def __init__(self, config: Config | dict | None = None, **kwargs):
+        kwargs.setdefault("name", type(self).__name__.lower())
+        super().__init__(**kwargs)
+        if isinstance(config, dict):
+            config = Config.from_dict(config)
+        self.config = (config or Config()).validate()
+        self.seed_generator = keras.random.SeedGenerator(self.config.seed)
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in self.loss_names}
+        nets = self.build_networks()
+        for name, net in nets.items():
+            setattr(self, name, net)  # G, E, D, D2 as attributes, so they are tracked and saved
+        self.net_names = tuple(nets)
+        self.optimizers_by_name: dict[str, keras.optimizers.Optimizer] = {}
+        self.built = True
+
+    # --- construction --------------------------------------------------------------
+    def build_networks(self) -> dict[str, keras.Model]:
+        raise NotImplementedError
+
+    @property
+    def nets(self) -> dict[str, keras.Model]:
+        """The trained networks by name (G, E, D, D2 as the objective needs)."""
+        return {name: getattr(self, name) for name in self.net_names}
+
+    def get_config(self):
+        return {"config": self.config.to_dict(), "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def compile(self, optimizers: dict[str, keras.optimizers.Optimizer] | None = None, **kwargs):
+        """Attach one optimizer per network (default: Adam(lr, beta1, beta2) from the config) and build them.
+
+        Call this inside `strategy.scope()` when training under a distribution strategy.
+        """
+        super().compile(optimizer=None, **kwargs)
+        c = self.config
+        optimizers = dict(optimizers or {})
+        for name, net in self.nets.items():
+            if name not in optimizers:
+                optimizers[name] = keras.optimizers.Adam(c.lr, beta_1=c.beta1, beta_2=c.beta2, name=f"adam_{name}")
+            optimizers[name].build(net.trainable_variables)
+        self.optimizers_by_name = optimizers
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    # --- inference -----------------------------------------------------------------
+    def random_z(self, n, seed=None):
+        """z ~ N(0, I) of shape (n, nz); seed: int for a fixed draw, None for the model's seed stream."""
+        return keras.random.normal((n, self.config.nz), seed=self.seed_generator if seed is None else seed)
+
+    def normal_like(self, x):
+        """eps ~ N(0, I) shaped like x, from the model's seed stream (reparameterisation noise)."""
+        return keras.random.normal(ops.shape(x), seed=self.seed_generator)
+
+    def generate(self, images, z=None, training=False):
+        """G(A, z) (z ignored when nz == 0)."""
+        return self.G([images, z] if self.config.nz > 0 else images, training=training)
+
+    def translate(self, images, z=None):
+        """Translate a batch of A images in [-1, 1] to B (inference mode); z defaults to a random draw."""
+        images = ops.convert_to_tensor(images, "float32")
+        if self.config.nz > 0 and z is None:
+            z = self.random_z(ops.shape(images)[0])
+        return self.generate(images, z, training=False)
+
+    def sample(self, images, k: int = 5, seed: int = 0):
+        """k outputs per input from k latent codes drawn with `seed` (the same k codes for every input).
+
+        Returns (N, k, H, W, C). Models without a latent code (nz == 0) give k identical outputs.
+        """
+        images = ops.convert_to_tensor(images, "float32")
+        n = ops.shape(images)[0]
+        if self.config.nz == 0:
+            return ops.repeat(self.generate(images)[:, None], k, axis=1)
+        zs = keras.random.normal((k, self.config.nz), seed=seed)
+        return ops.stack([self.generate(images, ops.tile(zs[j:j + 1], (n, 1))) for j in range(k)], axis=1)
+
+    def call(self, images, training=False):
+        return self.generate(images, self.random_z(ops.shape(images)[0]) if self.config.nz else None, training)
+
+    # --- training helpers ----------------------------------------------------------
+    @staticmethod
+    def unpack(data):
+        """(A, B) from a batch given as a tuple/list or a dict with keys 'A' and 'B'."""
+        if isinstance(data, dict):
+            return data["A"], data["B"]
+        return data[0], data[1]
+
+    def generate_many(self, A, zs, training=True):
+        """G(A, z) for each z in zs, in one batched call when the norm is per-example (not batch norm)."""
+        if len(zs) == 1 or self.config.nz == 0 or self.config.norm == "batch":
+            return [self.generate(A, z, training) for z in zs]
+        fakes = self.generate(ops.concatenate([A] * len(zs), 0), ops.concatenate(zs, 0), training)
+        return ops.split(fakes, len(zs), axis=0)
+
+    def d_input(self, A, B):
+        """What D sees: B, or [A, B] on channels when conditional_D is set."""
+        return ops.concatenate([A, B], axis=-1) if self.config.conditional_D else B
+
+    def d_loss(self, D, real, fake):
+        """Per-example GAN loss of D on real and (already detached) fake inputs, + WGAN-GP penalty if selected."""
+        mode = self.config.gan_mode
+        loss = L.gan_d_loss(mode, D(real, training=True), D(fake, training=True))
+        if mode == "wgangp":
+            loss = loss + self.config.lambda_gp * L.gradient_penalty(lambda x: D(x, training=True), real, fake)
+        return loss
+
+    def g_gan_loss(self, D, fake):
+        """Per-example GAN loss of G for a fake input to D."""
+        return L.gan_g_loss(self.config.gan_mode, D(fake, training=True))
+
+    def apply_gradients(self, name, loss, tape):
+        """One optimizer step of network `name` on `loss` (its grads taken from `tape`)."""
+        variables = self.nets[name].trainable_variables
+        self.optimizers_by_name[name].apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+    def record(self, per_example: dict):
+        """Update the trackers of the terms this step computed (each with its local batch mean); return their logs."""
+        for name, value in per_example.items():
+            self.trackers[name].update_state(ops.mean(value))
+        return {name: self.trackers[name].result() for name in per_example}
+
+    @staticmethod
+    def total(per_example: dict, names):
+        """Sum of the named terms, each averaged over the global batch (tf.nn.compute_average_loss)."""
+        return tf.add_n([L.average(per_example[n]) for n in names if n in per_example])
