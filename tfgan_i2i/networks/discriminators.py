@@ -1,4 +1,4 @@
-"""PatchGAN discriminators (single and multi-scale); they return a list of logit maps, one per scale."""
+"""PatchGAN discriminators (single and multi-scale) returning logit maps (a list of them when multi-scale)."""
 from __future__ import annotations
 
 import keras
@@ -27,7 +27,7 @@ def patch_discriminator(
 ) -> keras.Model:
     """PatchGAN D; with num_D > 1 the multi-scale version (scale i: ndf/2^i filters, input average-pooled i times).
 
-    Returns a list of num_D logit maps (no sigmoid: the losses work on logits). For conditional D feed [A, B]
+    Returns one logit map, or a list of num_D of them (no sigmoid: the losses work on logits). For conditional D feed [A, B]
     concatenated on channels and set input_nc accordingly.
     """
     init = kernel_init(init_type, init_gain)
@@ -37,4 +37,4 @@ def patch_discriminator(
         if i > 0:
             x = AvgPoolExcludePad()(x)
         outputs.append(_patch_layers(x, ndf // 2**i, n_layers, norm, spectral_norm, init, init_gain))
-    return keras.Model(image, outputs, name=name)
+    return keras.Model(image, outputs if num_D > 1 else outputs[0], name=name)
