@@ -100,8 +100,9 @@ class BicycleGAN(TranslationGAN):
             if self.uses_random:
                 d["D2" if c.objective == "bicycle" else "D"] = self.d_loss(
                     D_random, self.d_input(A2, B2), self.d_input(A1, ops.stop_gradient(fake_rand)))
-        for name, loss in d.items():
-            self.apply_gradients(name, L.average(loss), tape)
+            d_losses = {name: L.average(loss) for name, loss in d.items()}
+        for name, loss in d_losses.items():
+            self.apply_gradients(name, loss, tape)
         del tape
         return self.record({**g, **d})
 

@@ -34,7 +34,8 @@ class Pix2Pix(TranslationGAN):
             real = self.d_input(A, B)
             d = {"D": 0.5 * sum(self.d_loss(self.D, real, self.d_input(A, ops.stop_gradient(f))) for f in fakes)
                  / len(fakes)}
-        self.apply_gradients("D", L.average(d["D"]), d_tape)
+            d_loss = L.average(d["D"])
+        self.apply_gradients("D", d_loss, d_tape)
 
         with g_tape:  # G is judged by the updated D, as in the reference's D-then-G order
             g = {
