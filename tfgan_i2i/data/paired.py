@@ -1,0 +1,372 @@
+"""Aligned (A, B) image pairs as tf.data pipelines, with pix2pix preprocessing (resize, shared random crop and flip).
+
+Two folder layouts are detected automatically under `root/split` (or `root` itself when it is the split folder):
+
+* side-by-side (the pix2pix release format): `split/*.jpg`, each file is A and B concatenated horizontally;
+* parallel folders: `split/A/*` and `split/B/*`, paired by file stem (`A/12.png` <-> `B/12.jpg`).
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image, UnidentifiedImageError
+
+from .images import (
+    IMAGE_EXTENSIONS,
+    TF_DECODABLE_FORMATS,
+    DataError,
+    _check_channels,
+    _note_conversion,
+    conversion_kind,
+    list_images,
+)
+
+SIDE_BY_SIDE = "side_by_side"
+PARALLEL = "parallel"
+VALIDATE_LEVELS = ("full", "header", "none")
+
+
+@dataclass(frozen=True)
+class PairedFiles:
+    """The image files of one split of a paired dataset, in natural order."""
+
+    folder: str
+    layout: str  # SIDE_BY_SIDE: `a` holds the A|B files and `b` is None; PARALLEL: a[i] pairs with b[i]
+    a: tuple[str, ...]
+    b: tuple[str, ...] | None = None
+
+    def __len__(self) -> int:
+        """Number of pairs."""
+        return len(self.a)
+
+    def take(self, n: int | None) -> "PairedFiles":
+        """The first `n` pairs (all of them when n is None)."""
+        if n is None:
+            return self
+        if n < 1:
+            raise ValueError(f"limit={n} must be >= 1 (or None for all pairs)")
+        return PairedFiles(self.folder, self.layout, self.a[:n], None if self.b is None else self.b[:n])
+
+
+def _layout_help(folder: str) -> str:
+    """The accepted layouts, spelled out for error messages."""
+    return (
+        f"Expected either side-by-side pairs {os.path.join(folder, '*.jpg')} (each image = A|B side by side, "
+        f"left half A, right half B) or parallel folders {os.path.join(folder, 'A')}{os.sep} and "
+        f"{os.path.join(folder, 'B')}{os.sep} holding files with matching names."
+    )
+
+
+def _has_images(folder: str) -> bool:
+    """Whether `folder` directly holds at least one image file."""
+    return any(
+        not n.startswith(".") and n.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(folder, n))
+        for n in os.listdir(folder)
+    )
+
+
+def _split_folder(root: str, split: str) -> str:
+    """Resolve `root/split`, or `root` itself when it already is a split folder."""
+    if not os.path.isdir(root):
+        raise DataError(f"Dataset folder not found: {root!r}; check the path.")
+    candidate = os.path.join(root, split)
+    if os.path.isdir(candidate):
+        return candidate
+    is_split = (os.path.isdir(os.path.join(root, "A")) and os.path.isdir(os.path.join(root, "B"))) or _has_images(root)
+    if is_split:
+        return root
+    raise DataError(
+        f"No {split!r} split in {root!r}: {candidate!r} does not exist and {root!r} holds no pairs itself. "
+        + _layout_help(candidate)
+    )
+
+
+def _stem_map(folder: str) -> dict[str, str]:
+    """Map file stem -> path for the images in one parallel folder; duplicate stems are an error."""
+    stems: dict[str, str] = {}
+    for path in list_images(folder):
+        stem = os.path.splitext(os.path.basename(path))[0]
+        if stem in stems:
+            raise DataError(
+                f"Two images share the name {stem!r} in {folder!r} ({os.path.basename(stems[stem])} and "
+                f"{os.path.basename(path)}), so pairing by name is ambiguous; delete or rename one."
+            )
+        stems[stem] = path
+    return stems
+
+
+def _listing(names: list[str], limit: int = 5) -> str:
+    """Up to `limit` names, with a count of the rest."""
+    shown = ", ".join(names[:limit])
+    return shown + (f" (+{len(names) - limit} more)" if len(names) > limit else "")
+
+
+def _find_unchecked(root: str, split: str) -> PairedFiles:
+    """Detect the layout and list the pairs without opening any image."""
+    folder = _split_folder(os.fspath(root), split)
+    dir_a, dir_b = os.path.join(folder, "A"), os.path.join(folder, "B")
+    has_a, has_b = os.path.isdir(dir_a), os.path.isdir(dir_b)
+    if has_a != has_b:
+        present, missing = (dir_a, dir_b) if has_a else (dir_b, dir_a)
+        raise DataError(
+            f"Found {present!r} but not {missing!r}: parallel layouts need both A and B folders. " + _layout_help(folder)
+        )
+    if has_a:
+        for sub in (dir_a, dir_b):
+            if not _has_images(sub):
+                raise DataError(f"No images in {sub!r}. " + _layout_help(folder))
+        stems_a, stems_b = _stem_map(dir_a), _stem_map(dir_b)
+        only_a = sorted(set(stems_a) - set(stems_b))
+        only_b = sorted(set(stems_b) - set(stems_a))
+        if only_a or only_b:
+            parts = []
+            if only_a:
+                parts.append(f"in A but not in B: {_listing(only_a)}")
+            if only_b:
+                parts.append(f"in B but not in A: {_listing(only_b)}")
+            raise DataError(
+                f"A and B file names do not match in {folder!r} ({'; '.join(parts)}). Each A/<name> needs a "
+                "B/<name> with the same name (extensions may differ); add the missing files or remove the extras."
+            )
+        paths_a = list_images(dir_a)  # natural order, shared by both sides through the stem lookup
+        stem_of = {p: os.path.splitext(os.path.basename(p))[0] for p in paths_a}
+        return PairedFiles(folder, PARALLEL, tuple(paths_a), tuple(stems_b[stem_of[p]] for p in paths_a))
+    if not _has_images(folder):
+        raise DataError(f"No images in {folder!r}. " + _layout_help(folder))
+    return PairedFiles(folder, SIDE_BY_SIDE, tuple(list_images(folder)))
+
+
+def _check_file(path: str, level: str, side_by_side: bool) -> tuple[str | None, str | None]:
+    """Open one image cheaply; return (PIL mode, error message) with exactly one of them set."""
+    try:
+        with Image.open(path) as im:
+            fmt, mode, (width, _) = im.format, im.mode, im.size
+            if fmt not in TF_DECODABLE_FORMATS:
+                return None, (
+                    f"{path!r} is a {fmt} image, which the tf.data decoder cannot read; convert it to PNG or JPEG."
+                )
+            if side_by_side and width % 2:
+                return None, (
+                    f"{path!r} is {width} pixels wide, an odd width, so it cannot be split into equal A|B halves. "
+                    "Side-by-side files must be A and B of the same size joined horizontally; fix or remove the file."
+                )
+            if level == "full":
+                if fmt in ("JPEG", "MPO"):
+                    # Decoding at 1/8 scale still reads every byte (so truncation is caught) at a fraction of the cost.
+                    im.draft(mode, (max(1, im.width // 8), max(1, im.height // 8)))
+                im.load()
+    except FileNotFoundError:
+        return None, f"{path!r} disappeared while the dataset was being checked; check the folder."
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        return None, f"Cannot read image {path!r} ({err}). Replace or delete the file (it is corrupt or not an image)."
+    return mode, None
+
+
+def _validate(pairs: PairedFiles, level: str) -> tuple[set[str], set[str]]:
+    """Check every file up front so a bad one fails here, by name, rather than as a tf error mid-epoch.
+
+    Returns the PIL modes seen on the A side and on the B side, for conversion notes.
+    """
+    if level not in VALIDATE_LEVELS:
+        raise ValueError(f"validate={level!r} must be one of {VALIDATE_LEVELS}")
+    if level == "none":
+        return set(), set()
+    side_by_side = pairs.layout == SIDE_BY_SIDE
+    files = list(pairs.a) + ([] if side_by_side else list(pairs.b))
+    # Pillow releases the GIL while decoding, so threads give a real speed-up on the full check.
+    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 2)) as pool:
+        results = list(pool.map(lambda f: _check_file(f, level, side_by_side), files))
+    errors = [err for _, err in results if err]
+    if errors:
+        more = f" ({len(errors) - 1} more bad file(s) in {pairs.folder!r})" if len(errors) > 1 else ""
+        raise DataError(errors[0] + more)
+    modes = [mode for mode, _ in results]
+    n = len(pairs.a)
+    return (set(modes[:n]), set(modes[:n])) if side_by_side else (set(modes[:n]), set(modes[n:]))
+
+
+def find_pairs(root: str, split: str = "train", validate: str = "full") -> PairedFiles:
+    """Find and check the (A, B) files of one split; `validate` is "full" (decode), "header" or "none"."""
+    pairs = _find_unchecked(root, split)
+    _validate(pairs, validate)
+    return pairs
+
+
+def _to_float(img: tf.Tensor, channels: int) -> tf.Tensor:
+    """uint8 HxWxC with any channel count (1, 2, 3, 4) -> float32 HxWx`channels` in [-1, 1]."""
+    img = tf.cast(img, tf.float32) / 127.5 - 1.0
+    n = tf.shape(img)[-1]
+    if channels == 3:
+        # 1 (gray) and 2 (gray+alpha) channels repeat the gray; 3 and 4 (RGBA) keep RGB.
+        img = tf.cond(n >= 3, lambda: img[..., :3], lambda: tf.tile(img[..., :1], [1, 1, 3]))
+    else:
+        img = tf.cond(n >= 3, lambda: tf.image.rgb_to_grayscale(img[..., :3]), lambda: img[..., :1])
+    return tf.ensure_shape(img, [None, None, channels])
+
+
+def _decoder(layout: str, swap: bool):
+    """A tf function mapping file path(s) to the uint8 (input, target) images, halves split and direction applied."""
+
+    def decode(path):
+        return tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
+
+    if layout == SIDE_BY_SIDE:
+
+        def decode_pair(path):
+            img = decode(path)
+            half = tf.shape(img)[1] // 2
+            left, right = img[:, :half], img[:, half : 2 * half]
+            return (right, left) if swap else (left, right)
+
+    else:
+
+        def decode_pair(path_a, path_b):
+            a, b = decode(path_a), decode(path_b)
+            return (b, a) if swap else (a, b)
+
+    return decode_pair
+
+
+def _preparer(load_size: int, crop_size: int, flip: bool, input_nc: int, output_nc: int):
+    """A tf function applying pix2pix preprocessing; the random ops see A and B stacked, so they match exactly."""
+    crop = load_size > crop_size
+
+    def resize(img, channels):
+        img = _to_float(img, channels)
+        # antialias: without it, shrinking large photos to load_size aliases badly; at equal size it is the identity.
+        img = tf.image.resize(img, [load_size, load_size], method="bilinear", antialias=True)
+        return tf.clip_by_value(img, -1.0, 1.0)
+
+    def prepare(pair, seeds=None):
+        a, b = resize(pair[0], input_nc), resize(pair[1], output_nc)
+        if crop or flip:
+            both = tf.concat([a, b], axis=-1)
+            if crop:
+                both = tf.image.stateless_random_crop(both, [crop_size, crop_size, input_nc + output_nc], seeds[:2])
+            if flip:
+                both = tf.image.stateless_random_flip_left_right(both, seeds[2:])
+            a, b = both[..., :input_nc], both[..., input_nc:]
+        return tf.ensure_shape(a, [crop_size, crop_size, input_nc]), tf.ensure_shape(b, [crop_size, crop_size, output_nc])
+
+    return prepare
+
+
+def _check_args(direction, load_size, crop_size, batch_size, input_nc, output_nc) -> None:
+    """Reject option values that cannot work, before touching any file."""
+    if direction not in ("AtoB", "BtoA"):
+        raise ValueError(f"direction={direction!r} must be 'AtoB' or 'BtoA'")
+    if not (isinstance(crop_size, int) and isinstance(load_size, int) and 1 <= crop_size <= load_size):
+        raise ValueError(f"need integers 1 <= crop_size <= load_size, got crop_size={crop_size}, load_size={load_size}")
+    if not (isinstance(batch_size, int) and batch_size >= 1):
+        raise ValueError(f"batch_size={batch_size} must be an integer >= 1")
+    _check_channels(input_nc)
+    _check_channels(output_nc)
+
+
+def _note_modes(modes_a: set[str], modes_b: set[str], direction: str, input_nc: int, output_nc: int) -> None:
+    """Tell the user (once per kind) about channel conversions the pipeline will apply."""
+    if direction == "BtoA":
+        modes_a, modes_b = modes_b, modes_a
+    for modes, channels in ((modes_a, input_nc), (modes_b, output_nc)):
+        for mode in sorted(modes):
+            kind = conversion_kind(mode, channels)
+            if kind:
+                _note_conversion(kind)
+
+
+def _build(pairs: PairedFiles, *, direction, load_size, crop_size, batch_size, flip, shuffle, repeat, cache, seed,
+           input_nc, output_nc, drop_remainder) -> tf.data.Dataset:
+    """Assemble the tf.data pipeline for already-validated pairs."""
+    auto = tf.data.AUTOTUNE
+    decode = _decoder(pairs.layout, swap=direction == "BtoA")
+    prepare = _preparer(load_size, crop_size, flip, input_nc, output_nc)
+    files = list(pairs.a) if pairs.b is None else (list(pairs.a), list(pairs.b))
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    if cache:
+        # Cache the decoded native-size uint8 pair (4x smaller than float), so crops and flips stay random per epoch.
+        ds = ds.map(decode, num_parallel_calls=auto).cache("" if cache is True else os.fspath(cache))
+    if shuffle:
+        ds = ds.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    if not cache:
+        ds = ds.map(decode, num_parallel_calls=auto)
+    if load_size > crop_size or flip:
+        # Seeds come after shuffle/repeat and re-randomise per iteration, so every epoch draws new crops and flips.
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(4)
+        ds = tf.data.Dataset.zip((ds, seeds)).map(prepare, num_parallel_calls=auto)
+    else:
+        ds = ds.map(lambda a, b: prepare((a, b)), num_parallel_calls=auto)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=auto)
+    return ds.prefetch(auto)
+
+
+def paired_dataset(
+    root: str,
+    split: str = "train",
+    direction: str = "AtoB",
+    load_size: int = 286,
+    crop_size: int = 256,
+    batch_size: int = 1,
+    flip: bool = True,
+    shuffle: bool = True,
+    repeat: bool = False,
+    cache: bool | str = False,
+    seed: int | None = None,
+    input_nc: int = 3,
+    output_nc: int = 3,
+    drop_remainder: bool = True,
+    validate: str = "full",
+) -> tf.data.Dataset:
+    """A tf.data.Dataset of (A, B) float32 batches in [-1, 1], shape (batch, crop_size, crop_size, nc).
+
+    Preprocessing follows pix2pix: both images resized to load_size x load_size (bilinear), the same random
+    crop_size crop and the same random horizontal flip applied to A and B. For evaluation pass flip=False,
+    shuffle=False and load_size == crop_size for a deterministic resize. `cache` is True (in memory) or a file
+    path; `validate` is "full" (decode every file once, ~1 ms each), "header" (size and format only) or "none".
+    `root` may also be the split folder itself (e.g. ".../facades/train"); `split` is then not used.
+    """
+    _check_args(direction, load_size, crop_size, batch_size, input_nc, output_nc)
+    pairs = _find_unchecked(root, split)
+    modes_a, modes_b = _validate(pairs, validate)
+    _note_modes(modes_a, modes_b, direction, input_nc, output_nc)
+    if drop_remainder and not repeat and len(pairs) < batch_size:
+        raise DataError(
+            f"{pairs.folder!r} has {len(pairs)} pair(s), fewer than batch_size={batch_size}, so with "
+            "drop_remainder=True there would be no batch at all; lower batch_size or pass drop_remainder=False."
+        )
+    return _build(
+        pairs, direction=direction, load_size=load_size, crop_size=crop_size, batch_size=batch_size, flip=flip,
+        shuffle=shuffle, repeat=repeat, cache=cache, seed=seed, input_nc=input_nc, output_nc=output_nc,
+        drop_remainder=drop_remainder,
+    )
+
+
+def paired_arrays(
+    root: str,
+    split: str = "test",
+    direction: str = "AtoB",
+    size: int = 256,
+    input_nc: int = 3,
+    output_nc: int = 3,
+    limit: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first `limit` pairs (all if None), resized to size x size, as float32 numpy arrays (A, B) in [-1, 1].
+
+    Deterministic (no crop, flip or shuffle) and preprocessed exactly like `paired_dataset`, for fixed
+    TensorBoard grids and evaluation.
+    """
+    _check_args(direction, size, size, 1, input_nc, output_nc)
+    pairs = _find_unchecked(root, split).take(limit)
+    modes_a, modes_b = _validate(pairs, "full")
+    _note_modes(modes_a, modes_b, direction, input_nc, output_nc)
+    ds = _build(
+        pairs, direction=direction, load_size=size, crop_size=size, batch_size=32, flip=False, shuffle=False,
+        repeat=False, cache=False, seed=None, input_nc=input_nc, output_nc=output_nc, drop_remainder=False,
+    )
+    batches = list(ds.as_numpy_iterator())
+    return np.concatenate([a for a, _ in batches]), np.concatenate([b for _, b in batches])
