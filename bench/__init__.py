@@ -1,0 +1,1 @@
+"""Benchmarks and evidence runs; never part of the test run."""
