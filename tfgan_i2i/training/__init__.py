@@ -1,1 +1,7 @@
-"""training of tfgan_i2i."""
+"""Training: callbacks (linear LR decay, sample grids, checkpoint/resume) and the one-call `train`."""
+from .callbacks import (CheckpointCallback, CheckpointError, LinearDecay, SampleGrid, check_compatible,
+                        find_checkpoint_dir, load_for_inference, read_checkpoint_epoch, restore_latest)
+from .train import train
+
+__all__ = ["CheckpointCallback", "CheckpointError", "LinearDecay", "SampleGrid", "check_compatible",
+           "find_checkpoint_dir", "load_for_inference", "read_checkpoint_epoch", "restore_latest", "train"]

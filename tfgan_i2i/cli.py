@@ -1,0 +1,274 @@
+"""The `tfgan-i2i` command: `train` a paired translation GAN, `translate` images with a trained checkpoint.
+
+TensorFlow is imported inside the subcommands, so `--help` and argument errors answer at once.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .config import Config, ConfigError, preset
+
+# The models `train` handles: paired (A, B) objectives. Unpaired ones need their own data pipeline and join later.
+PAIRED_MODELS = ("bicyclegan", "cvae-gan", "clr-gan", "pix2pix", "pix2pix-noise", "msgan")
+
+# CLI flag (argparse dest) -> Config field, for the options `train` exposes; unset flags keep the config's value.
+TRAIN_FLAGS = {
+    "direction": "direction", "size": "image_size", "load_size": "load_size", "input_nc": "input_nc",
+    "output_nc": "output_nc", "flip": "flip", "epochs": "epochs", "epochs_decay": "epochs_decay",
+    "batch_size": "batch_size", "lr": "lr", "seed": "seed", "nz": "nz", "ngf": "ngf", "ndf": "ndf", "nef": "nef",
+    "netG": "netG", "norm": "norm", "where_add": "where_add", "upsample": "upsample", "gan_mode": "gan_mode",
+    "lambda_l1": "lambda_l1", "lambda_latent": "lambda_latent", "lambda_kl": "lambda_kl", "lambda_ms": "lambda_ms",
+}
+
+
+class UserError(Exception):
+    """A problem with the command line the user can fix; printed as one line, exit status 2."""
+
+
+def _positive(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+# --- train -------------------------------------------------------------------------------------------------------
+def _add_train(sub) -> None:
+    """The `train` subcommand's options."""
+    p = sub.add_parser(
+        "train", help="train a paired translation model (resumes from --logdir)",
+        description="Train pix2pix / BicycleGAN-family models on aligned (A, B) pairs. Options left unset keep the "
+                    "value from --config, else the model's paper preset. Re-running the same command resumes from "
+                    "the newest checkpoint in --logdir.")
+    g = p.add_argument_group("run")
+    g.add_argument("--model", choices=PAIRED_MODELS, default=None,
+                   help="objective and its paper preset (default: bicyclegan, or the model in --config)")
+    g.add_argument("--config", metavar="FILE", help="a .json/.yaml config file; explicit flags override it")
+    g.add_argument("--data", metavar="DIR", default=None,
+                   help="paired dataset folder (train/ and optionally test/, side-by-side A|B files or A/ and B/ "
+                        "subfolders); default: the bundled 20-pair facades sample")
+    g.add_argument("--logdir", metavar="DIR", default=None,
+                   help="where config.json, checkpoints/, TensorBoard events and samples/ go (default: runs/MODEL)")
+    g.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                   help="continue from the newest checkpoint in --logdir; --no-resume starts over and moves old "
+                        "checkpoints aside to checkpoints-<time>")
+    g.add_argument("--steps-per-epoch", type=_positive, default=None, metavar="N",
+                   help="fixed number of batches per epoch (the data repeats); default: one pass over the data")
+    g.add_argument("--samples", type=_positive, default=4, metavar="K",
+                   help="latent samples per row of the epoch sample grid (default: 4)")
+    g.add_argument("--num-fixed", type=_positive, default=4, metavar="N",
+                   help="fixed test inputs (rows) in the sample grid (default: 4)")
+    g.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar (for log files)")
+    d = p.add_argument_group("data options (default: config / preset)")
+    d.add_argument("--direction", choices=("AtoB", "BtoA"), help="AtoB translates the left/A images into B")
+    d.add_argument("--size", type=_positive, metavar="N", help="crop size fed to the networks (power of two >= 32)")
+    d.add_argument("--load-size", type=_positive, metavar="N",
+                   help="resize size before the random crop (default with --size: scaled like the preset, 286/256)")
+    d.add_argument("--input-nc", type=int, choices=(1, 3), help="channels of A (1 = grayscale)")
+    d.add_argument("--output-nc", type=int, choices=(1, 3), help="channels of B (1 = grayscale)")
+    d.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None, help="random horizontal flips")
+    o = p.add_argument_group("optimisation (default: config / preset)")
+    o.add_argument("--epochs", type=_non_negative, metavar="N", help="epochs at the initial learning rate")
+    o.add_argument("--epochs-decay", type=_non_negative, metavar="N", help="epochs of linear decay to zero that follow")
+    o.add_argument("--batch-size", type=_positive, metavar="N", help="images per batch")
+    o.add_argument("--lr", type=float, metavar="X", help="Adam learning rate of every network")
+    o.add_argument("--seed", type=int, metavar="N", help="random seed (latent codes, data order, sample grid)")
+    n = p.add_argument_group("networks (default: config / preset)")
+    n.add_argument("--nz", type=_non_negative, metavar="N", help="latent code size (0 = no z, plain pix2pix)")
+    n.add_argument("--ngf", type=_positive, metavar="N", help="generator base channels")
+    n.add_argument("--ndf", type=_positive, metavar="N", help="discriminator base channels")
+    n.add_argument("--nef", type=_positive, metavar="N", help="encoder base channels")
+    n.add_argument("--netG", "--net-g", dest="netG", choices=("unet", "resnet"), help="generator architecture")
+    n.add_argument("--norm", choices=("instance", "batch", "none"), help="normalisation of G and E")
+    n.add_argument("--where-add", choices=("input", "all"), help="inject z at the input only or at every G layer")
+    n.add_argument("--upsample", choices=("transpose", "bilinear"), help="G upsampling layers")
+    n.add_argument("--gan-mode", choices=("vanilla", "lsgan", "hinge", "wgangp"), help="GAN loss")
+    w = p.add_argument_group("loss weights (default: config / preset)")
+    w.add_argument("--lambda-l1", type=float, metavar="X", help="weight of the L1 reconstruction term |G(A,z) - B|")
+    w.add_argument("--lambda-latent", type=float, metavar="X",
+                   help="weight of the latent regression |E(G(A,z)) - z| (cLR)")
+    w.add_argument("--lambda-kl", type=float, metavar="X", help="weight of the KL term of the encoded code (cVAE)")
+    w.add_argument("--lambda-ms", type=float, metavar="X", help="weight of MSGAN's mode-seeking term (0 = off)")
+    p.set_defaults(func=_run_train)
+
+
+def config_from_args(args) -> Config:
+    """The run's Config: preset (or --config file), then every explicitly given flag on top."""
+    if args.config:
+        base = Config.load(args.config)
+        if args.model and args.model != base.model:
+            raise UserError(f"--model {args.model} conflicts with model {base.model!r} in {args.config}; "
+                            "drop one of them")
+    else:
+        base = preset(args.model or "bicyclegan")
+    if base.model not in PAIRED_MODELS:
+        raise UserError(f"model {base.model!r} in {args.config} is not a paired model; train supports "
+                        f"{', '.join(PAIRED_MODELS)}")
+    changes = {field: getattr(args, flag) for flag, field in TRAIN_FLAGS.items() if getattr(args, flag) is not None}
+    if "image_size" in changes and "load_size" not in changes:
+        # keep the base's resize margin (286/256 in the presets) instead of cropping a tiny patch of a big image
+        changes["load_size"] = max(changes["image_size"],
+                                   round(base.load_size * changes["image_size"] / base.image_size))
+    return base.replace(**changes)
+
+
+def _run_train(args) -> int:
+    """`tfgan-i2i train`."""
+    config = config_from_args(args)
+    from .data import sample_dir
+    from .training import train
+
+    data_dir = args.data if args.data is not None else sample_dir()
+    logdir = args.logdir or os.path.join("runs", config.model)
+    verbose = 2 if args.quiet else 1
+    print(f"training {config.model} ({config.image_size}px, {config.direction}) on {data_dir} -> {logdir}")
+    try:
+        _, history = train(config, data_dir, logdir, steps_per_epoch=args.steps_per_epoch, resume=args.resume,
+                           sample_k=args.samples, num_fixed=args.num_fixed, verbose=verbose)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished epochs are saved in {os.path.join(logdir, 'checkpoints')}; "
+              "run the same command again to resume", file=sys.stderr)
+        return 130
+    print(f"done: checkpoints in {os.path.join(logdir, 'checkpoints')}, sample grids in "
+          f"{os.path.join(logdir, 'samples')}; view the curves with: tensorboard --logdir {logdir}")
+    return 0
+
+
+# --- translate ---------------------------------------------------------------------------------------------------
+def _add_translate(sub) -> None:
+    """The `translate` subcommand's options."""
+    p = sub.add_parser(
+        "translate", help="translate images with a trained checkpoint (K samples per input)",
+        description="Translate A images with a trained model. For each input NAME writes NAME_sample{j}.png "
+                    "(j < K), NAME_strip.png (input | K outputs) and, for BicycleGAN-family models given --paired "
+                    "inputs, NAME_encoded.png (z encoded from the input's B half). Models without a latent code "
+                    "(nz = 0) give one output per input.")
+    p.add_argument("--checkpoint", metavar="DIR", required=True,
+                   help="a train --logdir, or its checkpoints/ folder (holding config.json and ckpt-* files)")
+    p.add_argument("--input", metavar="IMG_OR_DIR", required=True,
+                   help="an image file, or a folder of .jpg/.jpeg/.png/.bmp images (not searched recursively)")
+    p.add_argument("--out", metavar="DIR", required=True, help="output folder (created if missing)")
+    p.add_argument("--samples", metavar="K", type=_positive, default=5,
+                   help="outputs per input, one per latent code (default: 5)")
+    p.add_argument("--seed", type=int, default=0, metavar="N",
+                   help="seed of the K latent codes, the same K codes for every input (default: 0)")
+    p.add_argument("--size", type=_positive, default=None,
+                   help="resize inputs to N x N before translating (default: the size the model was trained at)")
+    p.add_argument("--paired", action="store_true",
+                   help="inputs are side-by-side A|B pair files; A is the half the checkpoint's --direction "
+                        "translates from, B (the other half) is encoded for NAME_encoded.png")
+    p.set_defaults(func=_run_translate)
+
+
+def _resize(image, size: int):
+    """Resize an HxWxC image in [-1, 1] to size x size like the data pipeline does (bilinear, antialiased)."""
+    import numpy as np
+    import tensorflow as tf
+
+    if image.shape[:2] == (size, size):
+        return image
+    out = tf.image.resize(image, [size, size], method="bilinear", antialias=True)
+    return np.clip(out.numpy(), -1.0, 1.0)
+
+
+def _load_input(path: str, paired: bool, config, size: int):
+    """(A, B or None) for one input file, each size x size in [-1, 1] with the model's channel counts."""
+    from .data import read_image
+
+    if not paired:
+        return _resize(read_image(path, config.input_nc), size), None
+    halves = {}
+    for channels in {config.input_nc, config.output_nc}:
+        image = read_image(path, channels)
+        half = image.shape[1] // 2
+        halves[channels] = (image[:, :half], image[:, half:2 * half])
+    first, second = (0, 1) if config.direction == "AtoB" else (1, 0)
+    return (_resize(halves[config.input_nc][first], size), _resize(halves[config.output_nc][second], size))
+
+
+def _run_translate(args) -> int:
+    """`tfgan-i2i translate`."""
+    from .data import image_grid, list_images, write_image
+    from .training import find_checkpoint_dir, load_for_inference
+
+    checkpoint_dir = find_checkpoint_dir(args.checkpoint)  # cheap checks first, the model build last
+    if not os.path.exists(args.input):
+        raise UserError(f"--input {args.input} does not exist; pass an image file or a folder of images")
+    inputs = list_images(args.input) if os.path.isdir(args.input) else [args.input]
+
+    from keras import ops
+    from tqdm import tqdm
+
+    model = load_for_inference(checkpoint_dir)
+    config = model.config
+    size = args.size or config.image_size
+    k = args.samples if config.nz > 0 else 1
+    if config.nz == 0 and args.samples > 1:
+        print(f"note: {config.model} has no latent code (nz=0), so it writes one output per input", file=sys.stderr)
+    can_encode = hasattr(model, "encode")
+    os.makedirs(args.out, exist_ok=True)
+    for path in tqdm(inputs, desc="translate", unit="image"):
+        name = os.path.splitext(os.path.basename(path))[0]
+        A, B = _load_input(path, args.paired, config, size)
+        try:
+            samples = ops.convert_to_numpy(model.sample(A[None], k, args.seed))[0]
+            encoded = None
+            if can_encode and B is not None:
+                mu, _ = model.encode(B[None])
+                encoded = ops.convert_to_numpy(model.translate(A[None], z=mu))[0]
+        except ValueError as e:
+            if size == config.image_size:
+                raise
+            raise UserError(f"the model (trained at {config.image_size}px) cannot run at --size {size} ({e}); "
+                            "drop --size or pick another power of two") from None
+        for j, s in enumerate(samples):
+            write_image(os.path.join(args.out, f"{name}_sample{j}.png"), s)
+        write_image(os.path.join(args.out, f"{name}_strip.png"), image_grid([[A, *samples]]))
+        if encoded is not None:
+            write_image(os.path.join(args.out, f"{name}_encoded.png"), encoded)
+    print(f"wrote {len(inputs)} x {k} translation(s) to {args.out}")
+    return 0
+
+
+# --- entry point -------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The `tfgan-i2i` argument parser (one subparser per command)."""
+    parser = argparse.ArgumentParser(
+        prog="tfgan-i2i", description="Image-to-image translation GANs (pix2pix, BicycleGAN, MSGAN, ...).")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_train(sub)
+    _add_translate(sub)
+    # `sample`, `evaluate` and `export` subcommands plug in here with their own _add_* functions.
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run `tfgan-i2i` with `argv` (default sys.argv[1:]); returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    from .data.images import DataError
+    from .training.callbacks import CheckpointError
+
+    try:
+        return args.func(args)
+    except (UserError, ConfigError, DataError, CheckpointError) as e:
+        print(f"tfgan-i2i {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""One call that trains a paired translation model from a Config and a data folder, resuming where it stopped."""
+from __future__ import annotations
+
+import os
+import time
+
+import keras
+
+from ..config import Config
+from ..data import find_pairs, paired_arrays, paired_dataset
+from ..models import build_model
+from .callbacks import (CONFIG_FILE, CheckpointCallback, LinearDecay, SampleGrid, check_compatible, restore_latest)
+
+# Decoded pairs of a dataset up to this size are cached in memory (facades: ~160 MB at 256x512); larger ones
+# are streamed from disk every epoch, so a big dataset never exhausts RAM.
+CACHE_MAX_PAIRS = 1000
+
+
+def _fixed_split(data_dir: str) -> str:
+    """The split the fixed sample-grid inputs come from: test when the dataset has one, else train."""
+    return "test" if os.path.isdir(os.path.join(data_dir, "test")) else "train"
+
+
+def _set_aside(checkpoint_dir: str, verbose: int) -> None:
+    """Move an earlier run's checkpoints out of the way (never delete finished work) before a fresh start."""
+    if os.path.isdir(checkpoint_dir) and os.listdir(checkpoint_dir):
+        target = f"{checkpoint_dir}-{time.strftime('%Y%m%d-%H%M%S')}"
+        os.replace(checkpoint_dir, target)
+        if verbose:
+            print(f"resume disabled: earlier checkpoints moved to {target}")
+
+
+def train(config: Config, data_dir: str, logdir: str, epochs: int | None = None, steps_per_epoch: int | None = None,
+          resume: bool = True, sample_k: int = 4, num_fixed: int = 4, verbose: int = 1, callbacks=()):
+    """Train `config`'s model on the paired dataset in `data_dir`, logging and checkpointing to `logdir`.
+
+    Writes `logdir/config.json`, TensorBoard scalars (`logdir/train`) and sample grids (`logdir/samples`, also as
+    PNG), and a checkpoint per epoch in `logdir/checkpoints`. With `resume` (default) it continues from the newest
+    checkpoint there; with resume=False earlier checkpoints are moved aside to `checkpoints-<time>`. `epochs`
+    overrides the total epoch count (default config.epochs + config.epochs_decay; the lr schedule stays the
+    config's); `steps_per_epoch` makes the dataset repeat and fixes the epoch length. Returns (model, history).
+    """
+    config = config.validate()
+    logdir = os.fspath(logdir)
+    checkpoint_dir = os.path.join(logdir, "checkpoints")
+    os.makedirs(logdir, exist_ok=True)
+    if resume:
+        check_compatible(config, checkpoint_dir)  # before anything is overwritten or built
+    else:
+        _set_aside(checkpoint_dir, verbose)
+    config.save(os.path.join(logdir, CONFIG_FILE))
+
+    # Reading the fixed inputs first also checks the data folder before the (slower) model build.
+    fixed_A, fixed_B = paired_arrays(data_dir, _fixed_split(data_dir), config.direction, config.image_size,
+                                     config.input_nc, config.output_nc, limit=num_fixed)
+
+    model = build_model(config)
+    model.compile()
+    initial_epoch = restore_latest(model, checkpoint_dir) if resume else 0
+    total = epochs if epochs is not None else config.epochs + config.epochs_decay
+    if initial_epoch >= total:
+        if verbose:
+            print(f"{checkpoint_dir} already holds {initial_epoch} epoch(s) of {total}: nothing left to train")
+        history = keras.callbacks.History()
+        history.set_model(model)
+        history.epoch, history.history = [], {}
+        return model, history
+    if initial_epoch and verbose:
+        print(f"resuming from epoch {initial_epoch} of {total} ({checkpoint_dir})")
+
+    n_pairs = len(find_pairs(data_dir, "train", validate="none"))
+    dataset = paired_dataset(
+        data_dir, "train", direction=config.direction, load_size=config.load_size, crop_size=config.image_size,
+        batch_size=config.batch_size, flip=config.flip, shuffle=True, repeat=steps_per_epoch is not None,
+        cache=n_pairs <= CACHE_MAX_PAIRS,
+        # a resumed run gets a fresh data order instead of replaying the first epoch's
+        seed=config.seed + initial_epoch, input_nc=config.input_nc, output_nc=config.output_nc,
+    )
+    # Order matters at epoch end: LinearDecay adds `lr` to the logs before TensorBoard writes them, and the
+    # checkpoint is written before the (optional) sample rendering.
+    all_callbacks = [
+        LinearDecay(config.epochs, config.epochs_decay),
+        CheckpointCallback(checkpoint_dir),
+        SampleGrid(fixed_A, logdir=logdir, out_dir=os.path.join(logdir, "samples"), k=sample_k, seed=config.seed,
+                   images_B=fixed_B),
+        keras.callbacks.TensorBoard(logdir, update_freq="epoch", write_graph=False, profile_batch=0),
+        *callbacks,
+    ]
+    # shuffle=False: the dataset shuffles itself; fit's own flag is ignored for datasets and only warns
+    history = model.fit(dataset, epochs=total, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                        callbacks=all_callbacks, verbose=verbose, shuffle=False)
+    return model, history
