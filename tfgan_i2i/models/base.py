@@ -88,6 +88,14 @@ class TranslationGAN(keras.Model):
             optimizers[name].build(net.trainable_variables)
         self.optimizers_by_name = optimizers
 
+    def get_compile_config(self):
+        """The optimizers' configs, so a `.keras` file restores a compiled model with its optimizer state."""
+        return {"optimizers": {n: keras.optimizers.serialize(o) for n, o in self.optimizers_by_name.items()}}
+
+    def compile_from_config(self, config):
+        """Re-compile from `get_compile_config()` (used by keras.models.load_model)."""
+        self.compile({n: keras.optimizers.deserialize(c) for n, c in config["optimizers"].items()})
+
     @property
     def metrics(self):
         return list(self.trackers.values())

@@ -1,0 +1,91 @@
+"""Export a trained model as a SavedModel for TF Serving: versioned layout, uint8 signatures, inference mode.
+
+Signatures (images are uint8 [0, 255], NHWC, any batch size, the model's spatial size):
+  translate(image) -> {"image"}                      z = 0, the prior's mode (deterministic; serving_default)
+  translate_z(image, z) -> {"image"}                 z float32 (batch, nz); models with a latent code
+  sample(image, k, seed) -> {"images"}               (batch, k, H, W, C) from k codes drawn with seed
+  encode(image) -> {"mu", "logvar"}                  output-domain image -> q(z | B); models with an encoder
+Dropout and batch norm run in inference mode: the references' exported outputs were wrong because of
+train-mode dropout / batch statistics.
+"""
+from __future__ import annotations
+
+import os
+
+import keras
+import tensorflow as tf
+
+
+def to_float(image_u8):
+    """uint8 [0, 255] -> float32 [-1, 1]."""
+    return tf.cast(image_u8, tf.float32) / 127.5 - 1.0
+
+
+def to_uint8(image):
+    """float [-1, 1] -> uint8 [0, 255], rounded and clipped."""
+    return tf.cast(tf.round((tf.clip_by_value(tf.cast(image, tf.float32), -1.0, 1.0) + 1.0) * 127.5), tf.uint8)
+
+
+def serving_functions(model) -> dict:
+    """{signature name: (fn, input_signature)} for a translation model (see the module docstring)."""
+    c = model.config
+    size, nz = c.image_size, c.nz
+    image_a = tf.TensorSpec([None, size, size, c.input_nc], tf.uint8, name="image")
+
+    def generate(image_u8, z):
+        return model.generate(to_float(image_u8), z, training=False)
+
+    def translate(image):
+        z = tf.zeros([tf.shape(image)[0], nz]) if nz else None
+        return {"image": to_uint8(generate(image, z))}
+
+    fns = {"translate": (translate, [image_a])}
+    if nz:
+        def translate_z(image, z):
+            return {"image": to_uint8(generate(image, z))}
+
+        def sample(image, k, seed):
+            n = tf.shape(image)[0]
+            zs = tf.random.stateless_normal([k, nz], seed=tf.stack([seed, 0]))
+            images = tf.repeat(image, k, axis=0)           # (n*k, ...): input i, codes 0..k-1
+            codes = tf.tile(zs, [n, 1])
+            out = to_uint8(generate(images, codes))
+            return {"images": tf.reshape(out, tf.concat([[n, k], tf.shape(out)[1:]], 0))}
+
+        fns["translate_z"] = (translate_z, [image_a, tf.TensorSpec([None, nz], tf.float32, name="z")])
+        fns["sample"] = (sample, [image_a, tf.TensorSpec([], tf.int32, name="k"), tf.TensorSpec([], tf.int32, name="seed")])
+    if hasattr(model, "encode") and "E" in model.nets:
+        image_b = tf.TensorSpec([None, size, size, c.output_nc], tf.uint8, name="image")
+
+        def encode(image):
+            mu, logvar = model.E(to_float(image), training=False)
+            return {"mu": mu, "logvar": logvar}
+
+        fns["encode"] = (encode, [image_b])
+    return fns
+
+
+def export_savedmodel(model, out_dir: str, version: int = 1) -> str:
+    """Write `model` as a SavedModel at out_dir/<version>/ (TF Serving's layout); returns that path.
+
+    An existing version folder is replaced only after the new export is complete (written next to it, then
+    renamed), so a failed export never destroys the previous one.
+    """
+    path = os.path.join(out_dir, str(version))
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    functions = serving_functions(model)
+    functions["serving_default"] = functions["translate"]  # what Serving runs when a request names no signature
+    for name, (fn, signature) in functions.items():
+        archive.add_endpoint(name, fn, input_signature=signature)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    os.makedirs(out_dir, exist_ok=True)
+    archive.write_out(tmp, verbose=False)
+    if os.path.isdir(path):
+        old = f"{path}.old-{os.getpid()}"
+        os.replace(path, old)
+        os.replace(tmp, path)
+        tf.io.gfile.rmtree(old)
+    else:
+        os.replace(tmp, path)
+    return path
