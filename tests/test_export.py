@@ -152,3 +152,23 @@ def test_keras_file_round_trip_with_optimizer_state_continues_training(tmp_path)
             np.testing.assert_array_equal(x, y)
     again.fit(data, verbose=0)
     assert int(again.optimizers_by_name["G"].iterations) == 4
+
+
+def test_cli_export_writes_savedmodel_tflite_and_parity_report(tmp_path):
+    pytest.importorskip("ai_edge_litert")
+    import json
+
+    from tfgan_i2i.cli import main
+    from tfgan_i2i.config import preset
+    from tfgan_i2i.training import train
+
+    config = preset("msgan", **{**TINY, "epochs": 1, "epochs_decay": 0})
+    train(config, sample_dir(), str(tmp_path / "run"), steps_per_epoch=1, verbose=0)
+    out = tmp_path / "savedmodels" / "facades_msgan"
+    assert main(["export", "--checkpoint", str(tmp_path / "run"), "--out", str(out),
+                 "--formats", "savedmodel,tflite-fp16", "--num-images", "3"]) == 0
+    assert (out / "1" / "saved_model.pb").is_file() and (out / "facades_msgan.tflite-fp16.tflite").is_file()
+    report = json.loads((out / "export_report.json").read_text())
+    assert report["test_images"] == 3 and report["tflite"][0]["max_abs_diff"] <= 3
+    assert "| facades_msgan.tflite-fp16.tflite |" in (out / "export_report.md").read_text()
+    assert main(["export", "--checkpoint", str(tmp_path / "run"), "--out", str(out), "--formats", "onnx"]) == 2

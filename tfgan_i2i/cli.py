@@ -241,6 +241,58 @@ def _run_translate(args) -> int:
     return 0
 
 
+# --- export ------------------------------------------------------------------------------------------------------
+def _add_export(sub) -> None:
+    """The `export` subcommand's options."""
+    from .export.bundle import FORMATS
+
+    p = sub.add_parser(
+        "export", help="export a checkpoint as a SavedModel (TF Serving layout) and TFLite files",
+        description="Write OUT/1/ (a SavedModel with uint8 signatures translate, translate_z, sample, encode) and "
+                    "OUT/NAME.FORMAT.tflite files, plus OUT/export_report.{json,md}: each TFLite file's size and its "
+                    "max/mean difference from the Keras model on real test images.")
+    p.add_argument("--checkpoint", metavar="DIR", required=True, help="a train --logdir or its checkpoints/ folder")
+    p.add_argument("--out", metavar="DIR", required=True, help="export folder, e.g. savedmodels/NAME")
+    p.add_argument("--formats", default="savedmodel,tflite,tflite-fp16,tflite-int8",
+                   help=f"comma-separated, from {', '.join(FORMATS)} (default: %(default)s); tflite-int8-full "
+                        "calibrates on training images from --data")
+    p.add_argument("--data", metavar="DIR", default=None,
+                   help="paired dataset for the parity check (test/ split) and int8 calibration (train/ split); "
+                        "default: the bundled facades sample")
+    p.add_argument("--num-images", type=_positive, default=8, metavar="N",
+                   help="test images in the parity check and training images for calibration (default: 8)")
+    p.set_defaults(func=_run_export)
+
+
+def _run_export(args) -> int:
+    """`tfgan-i2i export`."""
+    from .data import paired_arrays, sample_dir
+    from .export.bundle import export_all, parse_formats
+    from .training import find_checkpoint_dir, load_for_inference
+
+    try:
+        formats = parse_formats(args.formats)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    checkpoint_dir = find_checkpoint_dir(args.checkpoint)
+    data = args.data or sample_dir()
+    model = load_for_inference(checkpoint_dir)
+    c = model.config
+
+    def uint8_images(split):
+        a, _ = paired_arrays(data, split, c.direction, c.image_size, c.input_nc, c.output_nc, limit=args.num_images)
+        return ((a + 1.0) * 127.5).round().astype("uint8")
+
+    test_split = "test" if os.path.isdir(os.path.join(data, "test")) else "train"
+    calibration = uint8_images("train") if "tflite-int8-full" in formats else None
+    report = export_all(model, args.out, formats, uint8_images(test_split), calibration)
+    print(f"SavedModel: {report['savedmodel']}")
+    for r in report["tflite"]:
+        print(f"{r['file']}: {r['size_bytes'] / 1024:.0f} KB, max |diff| {r['max_abs_diff']:.0f}, "
+              f"mean |diff| {r['mean_abs_diff']:.3f} (uint8 levels vs Keras)")
+    return 0
+
+
 # --- entry point -------------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The `tfgan-i2i` argument parser (one subparser per command)."""
@@ -249,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(sub)
     _add_translate(sub)
+    _add_export(sub)
     # `sample`, `evaluate` and `export` subcommands plug in here with their own _add_* functions.
     return parser
 
