@@ -18,10 +18,10 @@ class ConfigError(ValueError):
 
 @dataclass
 class Config:
-    """Every option of a paired translation run, named after the papers' symbols."""
+    """Every option of a translation run (paired or unpaired), named after the papers' symbols."""
 
     # which objective (registry name) and its variant
-    model: str = "bicyclegan"          # bicyclegan | cvae-gan | clr-gan | pix2pix | msgan
+    model: str = "bicyclegan"          # bicyclegan | cvae-gan | clr-gan | pix2pix | msgan | cyclegan | unit | ...
     objective: str = "bicycle"         # BicycleGAN only: bicycle | cvae | clr
 
     # images
@@ -39,7 +39,7 @@ class Config:
     # generator
     netG: str = "unet"                 # unet | resnet
     ngf: int = 64
-    g_blocks: int = 9                  # residual blocks of the ResNet generator
+    g_blocks: int | None = 9           # residual blocks of the ResNet generator (None: 9 at >=256 px, 6 below)
     norm: str = "instance"             # instance | batch | none (G and E; D uses d_norm)
     use_dropout: bool = True
     upsample: str = "transpose"        # transpose (ConvTranspose 4x4/2) | bilinear (upsample + 3x3 conv)
@@ -78,12 +78,30 @@ class Config:
     epochs_decay: int = 100            # epochs of linear decay to zero that follow
     seed: int = 0
 
+    # unpaired models (CycleGAN, UNIT, AVB-GTN); unused by the paired ones
+    lambda_cycle: float = 10.0         # cycle reconstruction weight, each direction (UNIT: cyc_x_w)
+    lambda_identity: float = 0.5       # CycleGAN identity weight, as a fraction of lambda_cycle
+    pool_size: int = 50                # CycleGAN history of generated images per domain (0: off)
+    lambda_recon: float = 10.0         # UNIT within-domain VAE reconstruction weight (recon_x_w)
+    lambda_cycle_kl: float = 0.01      # UNIT KL weight of the cycle's latent codes (recon_kl_cyc_w)
+    latent_regularizer: str = "kl"     # UNIT: kl (mean(mu^2)) | avb (AVB critic T(x, z), i.e. AVB-GTN)
+    n_downsample: int = 2              # UNIT encoder down-samplings
+    n_res: int = 4                     # UNIT residual blocks per encoder and per decoder (shared ones included)
+    n_shared: int = 1                  # UNIT: last n_shared encoder blocks and first n_shared decoder blocks shared
+    ntf: int = 32                      # AVB critic T(x, z) filters
+    avb_noise_nc: int = 8              # AVB encoder: channels of N(0, I) noise appended to the input image
+    weight_decay: float = 0.0          # Adam weight decay (UNIT: 1e-4)
+
     extra: dict[str, Any] = field(default_factory=dict)
 
     # --- derived values -------------------------------------------------------------
     @property
     def e_blocks_resolved(self) -> int:
         return self.e_blocks if self.e_blocks is not None else (5 if self.image_size >= 256 else 4)
+
+    @property
+    def g_blocks_resolved(self) -> int:
+        return self.g_blocks if self.g_blocks is not None else (9 if self.image_size >= 256 else 6)
 
     @property
     def d_layers_resolved(self) -> int:
@@ -106,6 +124,7 @@ class Config:
             "netE": ("resnet", "conv"),
             "gan_mode": ("vanilla", "lsgan", "hinge", "wgangp"),
             "init_type": ("normal", "xavier", "he"),
+            "latent_regularizer": ("kl", "avb"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -121,6 +140,14 @@ class Config:
             raise ConfigError(f"option nz={self.nz} must be >= 0")
         if self.batch_size < 1:
             raise ConfigError(f"option batch_size={self.batch_size} must be >= 1")
+        if self.g_blocks is not None and self.g_blocks < 0:
+            raise ConfigError(f"option g_blocks={self.g_blocks} must be >= 0 (or None for the size default)")
+        if self.pool_size < 0:
+            raise ConfigError(f"option pool_size={self.pool_size} must be >= 0 (0 turns the image history off)")
+        if not 0 <= self.n_shared <= self.n_res:
+            raise ConfigError(f"option n_shared={self.n_shared} must be between 0 and n_res={self.n_res}")
+        if self.n_downsample < 0 or s >> self.n_downsample < 4:
+            raise ConfigError(f"option n_downsample={self.n_downsample} leaves less than 4x4 pixels at image_size={s}")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -184,6 +211,31 @@ PRESETS: dict[str, dict[str, Any]] = {
     "msgan": dict(
         model="msgan", nz=8, where_add="all", norm="instance", lambda_l1=10.0, gan_mode="lsgan",
         conditional_D=True, num_D=2, lambda_ms=1.0, batch_size=1,
+    ),
+    # CycleGAN (pytorch-CycleGAN-and-pix2pix): resnet_9blocks (6 at <=128 px), basic D, instance norm, lsgan,
+    # lambda_A = lambda_B = 10, identity 0.5, pool 50, batch 1, 100 + 100 epochs.
+    "cyclegan": dict(
+        model="cyclegan", nz=0, netG="resnet", g_blocks=None, norm="instance", use_dropout=False, init_type="normal",
+        num_D=1, d_layers=3, gan_mode="lsgan", lambda_cycle=10.0, lambda_identity=0.5, pool_size=50, batch_size=1,
+    ),
+    # UNIT, NIPS paper weights (version_02: gan 10, L1 100, KL 0.1, cycle L1 100, cycle KL 0.1, BCE) on the master
+    # architecture (dim 64, 2 down-samplings, 4 res blocks, 3-scale D of 4 layers, Adam 1e-4 wd 1e-4).
+    "unit": dict(
+        model="unit", nz=0, ngf=64, ndf=64, norm="instance", d_norm="none", num_D=3, d_layers=4, init_type="he",
+        gan_mode="vanilla", lambda_gan=10.0, lambda_recon=100.0, lambda_kl=0.1, lambda_cycle=100.0,
+        lambda_cycle_kl=0.1, latent_regularizer="kl", lr=1e-4, weight_decay=1e-4, batch_size=1,
+    ),
+    # UNIT with the later implementation's (mingyuliutw/UNIT master) weights and LSGAN.
+    "unit-master": dict(
+        model="unit-master", nz=0, ngf=64, ndf=64, norm="instance", d_norm="none", num_D=3, d_layers=4,
+        init_type="he", gan_mode="lsgan", lambda_gan=1.0, lambda_recon=10.0, lambda_kl=0.01, lambda_cycle=10.0,
+        lambda_cycle_kl=0.01, latent_regularizer="kl", lr=1e-4, weight_decay=1e-4, batch_size=1,
+    ),
+    # AVB-GTN: the UNIT objective (paper weights) with every KL term replaced by an AVB critic T(x, z).
+    "avb-gtn": dict(
+        model="avb-gtn", nz=0, ngf=64, ndf=64, norm="instance", d_norm="none", num_D=3, d_layers=4, init_type="he",
+        gan_mode="vanilla", lambda_gan=10.0, lambda_recon=100.0, lambda_kl=0.1, lambda_cycle=100.0,
+        lambda_cycle_kl=0.1, latent_regularizer="avb", lr=1e-4, weight_decay=1e-4, batch_size=1,
     ),
 }
 

@@ -6,9 +6,12 @@ import keras
 from ..config import Config, ConfigError, preset
 from .base import TranslationGAN, build_discriminator, build_encoder, build_generator
 from .bicyclegan import BicycleGAN
+from .cyclegan import CycleGAN
 from .pix2pix import Pix2Pix
+from .unit import UNIT
+from .unpaired import UnpairedGAN
 
-for _cls in (Pix2Pix, BicycleGAN):
+for _cls in (Pix2Pix, BicycleGAN, CycleGAN, UNIT):
     keras.saving.register_keras_serializable(package="tfgan_i2i")(_cls)
 
 # model name -> class; the preset config of each name lives in config.PRESETS
@@ -19,7 +22,19 @@ MODELS: dict[str, type[TranslationGAN]] = {
     "bicyclegan": BicycleGAN,
     "cvae-gan": BicycleGAN,
     "clr-gan": BicycleGAN,
+    "cyclegan": CycleGAN,
+    "unit": UNIT,
+    "unit-master": UNIT,
+    "avb-gtn": UNIT,
 }
+
+
+def is_unpaired(config: Config | str) -> bool:
+    """Whether a model (config or registry name) trains on unaligned A and B domains."""
+    name = config if isinstance(config, str) else config.model
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    return getattr(MODELS[name], "unpaired", False)
 
 
 def build_model(config: Config | str, **overrides) -> TranslationGAN:
@@ -33,5 +48,6 @@ def build_model(config: Config | str, **overrides) -> TranslationGAN:
     return MODELS[config.model](config)
 
 
-__all__ = ["MODELS", "build_model", "Pix2Pix", "BicycleGAN", "TranslationGAN",
+__all__ = ["MODELS", "build_model", "is_unpaired", "Pix2Pix", "BicycleGAN", "CycleGAN", "UNIT", "UnpairedGAN",
+           "TranslationGAN",
            "build_generator", "build_encoder", "build_discriminator"]

@@ -1,0 +1,144 @@
+"""UNIT's shared-latent networks: per-domain encoders and decoders around shared residual blocks, multi-scale D.
+
+The architecture follows mingyuliutw/UNIT (master): encoder = 7x7 conv, `n_downsample` 4x4/2 convs and `n_res`
+residual blocks (instance norm, ReLU, reflection padding); decoder = `n_res` residual blocks, `n_downsample`
+x (nearest up-sampling, 5x5 conv, layer norm, ReLU) and a 7x7 conv with tanh. As in the NIPS paper (version_02),
+the last `n_shared` encoder blocks and the first `n_shared` decoder blocks are shared between the two domains:
+the SAME layer objects sit in both domains' models, so there is one set of weights.
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from ..layers import PACKAGE, AvgPoolExcludePad, ReflectionPad2D, apply, conv, kernel_init, lrelu, norm_layer
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ResBlock(layers.Layer):
+    """Residual block x + [pad-conv3x3-norm-ReLU-pad-conv3x3-norm](x), reflection padded; one Layer so it can be shared."""
+
+    def __init__(self, dim: int, norm: str = "instance", init_type: str = "he", init_gain: float = 0.02, **kwargs):
+        super().__init__(**kwargs)
+        self.dim, self.norm, self.init_type, self.init_gain = int(dim), norm, init_type, init_gain
+        init = kernel_init(init_type, init_gain)
+        self.pad1, self.pad2 = ReflectionPad2D(1), ReflectionPad2D(1)
+        self.conv1 = layers.Conv2D(dim, 3, padding="valid", kernel_initializer=init)
+        self.conv2 = layers.Conv2D(dim, 3, padding="valid", kernel_initializer=init)
+        self.norm1, self.norm2 = norm_layer(norm, init_gain), norm_layer(norm, init_gain)
+        self.relu = layers.ReLU()
+
+    def build(self, shape):
+        padded = (shape[0], None, None, shape[-1])
+        self.conv1.build(padded)
+        self.conv2.build((shape[0], None, None, self.dim))
+        for n in (self.norm1, self.norm2):
+            if n is not None:
+                n.build((shape[0], None, None, self.dim))
+        self.built = True
+
+    def call(self, x, training=False):
+        h = apply(x, self.pad1, self.conv1)
+        h = self.relu(self.norm1(h, training=training) if self.norm1 is not None else h)
+        h = apply(h, self.pad2, self.conv2)
+        h = self.norm2(h, training=training) if self.norm2 is not None else h
+        return x + h
+
+    def compute_output_shape(self, shape):
+        return shape
+
+    def get_config(self):
+        return {**super().get_config(), "dim": self.dim, "norm": self.norm, "init_type": self.init_type,
+                "init_gain": self.init_gain}
+
+
+def latent_dim(ngf: int, n_downsample: int) -> int:
+    """Channels of UNIT's latent code: ngf * 2^n_downsample."""
+    return ngf * 2**n_downsample
+
+
+def shared_blocks(ngf: int = 64, n_downsample: int = 2, n_shared: int = 1, norm: str = "instance",
+                  init_type: str = "he", init_gain: float = 0.02, prefix: str = "shared") -> list[ResBlock]:
+    """The residual blocks shared by both domains' encoders (or decoders): pass the same list to both builders."""
+    dim = latent_dim(ngf, n_downsample)
+    return [ResBlock(dim, norm, init_type, init_gain, name=f"{prefix}_res{i}") for i in range(n_shared)]
+
+
+def unit_encoder(input_nc: int = 3, ngf: int = 64, n_downsample: int = 2, n_res: int = 4,
+                 shared: list[ResBlock] = (), norm: str = "instance", init_type: str = "he", init_gain: float = 0.02,
+                 noise_nc: int = 0, image_size: int | None = None, name: str = "E") -> keras.Model:
+    """E(x) -> latent map h (B, H/2^n, W/2^n, ngf*2^n); its last len(shared) residual blocks are `shared`.
+
+    With noise_nc > 0 the model takes [x, eps] (eps: noise_nc channels at image size) and is an implicit posterior
+    q(z | x) (AVB): the noise enters at the input, so the code distribution need not be Gaussian.
+    """
+    init = kernel_init(init_type, init_gain)
+    image = keras.Input((image_size, image_size, input_nc), name="image")
+    inputs = [image]
+    x = image
+    if noise_nc > 0:
+        eps = keras.Input((image_size, image_size, noise_nc), name="eps")
+        inputs.append(eps)
+        x = layers.Concatenate()([image, eps])
+    dim = ngf
+    x = apply(x, ReflectionPad2D(3), layers.Conv2D(dim, 7, padding="valid", kernel_initializer=init),
+              norm_layer(norm, init_gain), layers.ReLU())
+    for _ in range(n_downsample):
+        dim *= 2
+        x = apply(x, ReflectionPad2D(1), layers.Conv2D(dim, 4, strides=2, padding="valid", kernel_initializer=init),
+                  norm_layer(norm, init_gain), layers.ReLU())
+    for i in range(n_res - len(shared)):
+        x = ResBlock(dim, norm, init_type, init_gain, name=f"{name}_res{i}")(x)
+    for block in shared:
+        x = block(x)
+    return keras.Model(inputs if len(inputs) > 1 else image, x, name=name)
+
+
+def unit_decoder(output_nc: int = 3, ngf: int = 64, n_downsample: int = 2, n_res: int = 4,
+                 shared: list[ResBlock] = (), norm: str = "instance", init_type: str = "he", init_gain: float = 0.02,
+                 name: str = "G") -> keras.Model:
+    """G(h) -> image in [-1, 1]; its first len(shared) residual blocks are `shared`, then nearest-up + 5x5 conv + LN."""
+    init = kernel_init(init_type, init_gain)
+    dim = latent_dim(ngf, n_downsample)
+    h = keras.Input((None, None, dim), name="latent")
+    x = h
+    for block in shared:
+        x = block(x)
+    for i in range(n_res - len(shared)):
+        x = ResBlock(dim, norm, init_type, init_gain, name=f"{name}_res{i}")(x)
+    for _ in range(n_downsample):
+        dim //= 2
+        # UNIT's LayerNorm: per example over (H, W, C), with a per-channel scale and offset
+        x = apply(x, layers.UpSampling2D(2, interpolation="nearest"), ReflectionPad2D(2),
+                  layers.Conv2D(dim, 5, padding="valid", kernel_initializer=init),
+                  layers.GroupNormalization(groups=1, epsilon=1e-5), layers.ReLU())
+    x = apply(x, ReflectionPad2D(3), layers.Conv2D(output_nc, 7, padding="valid", kernel_initializer=init),
+              layers.Activation("tanh", dtype="float32"))
+    return keras.Model(h, x, name=name)
+
+
+def ms_discriminator(input_nc: int = 3, ndf: int = 64, n_layers: int = 4, num_scales: int = 3, norm: str = "none",
+                     spectral_norm: bool = False, init_type: str = "normal", init_gain: float = 0.02,
+                     image_size: int | None = None, name: str = "D_ms") -> keras.Model:
+    """UNIT's multi-scale D: per scale n_layers x (reflect pad, 4x4/2 conv, norm, LeakyReLU 0.2) then a 1x1 conv.
+
+    Channels double per layer from ndf (all scales use ndf); between scales the input is average-pooled 3x3/2
+    (padding left out of the count). Returns a list of num_scales logit maps (one map if num_scales == 1).
+    """
+    init = kernel_init(init_type, init_gain)
+    image = keras.Input((image_size, image_size, input_nc), name="image")
+    outputs, x = [], image
+    for i in range(num_scales):
+        if i > 0:
+            x = AvgPoolExcludePad()(x)
+        h, dim = x, ndf
+        for n in range(n_layers):
+            h = apply(h, ReflectionPad2D(1), conv(dim, 4, 2, "valid", init=init, spectral=spectral_norm),
+                      norm_layer(norm, init_gain) if n > 0 else None, lrelu())
+            dim *= 2
+        outputs.append(apply(h, conv(1, 1, 1, "valid", init=init, spectral=spectral_norm),
+                             layers.Activation("linear", dtype="float32")))
+    return keras.Model(image, outputs if num_scales > 1 else outputs[0], name=name)
+
+
+__all__ = ["ResBlock", "latent_dim", "shared_blocks", "unit_encoder", "unit_decoder", "ms_discriminator"]
