@@ -22,7 +22,8 @@ setup(
         "tensorflow-datasets",
         "pyyaml",
         "tqdm",
+        "scikit-learn",  # K-means bins of the NDB/JSD metric
     ],
-    extras_require={"test": ["pytest>=7", "pytest-timeout"]},
+    extras_require={"test": ["pytest>=7", "pytest-timeout", "scipy"]},
     entry_points={"console_scripts": ["tfgan-i2i=tfgan_i2i.cli:main"]},
 )

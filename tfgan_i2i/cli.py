@@ -302,6 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_translate(sub)
     _add_export(sub)
+    from .cli_metrics import add_convert_lpips, add_evaluate
+
+    add_evaluate(sub)
+    add_convert_lpips(sub)
     # `sample`, `evaluate` and `export` subcommands plug in here with their own _add_* functions.
     return parser
 
