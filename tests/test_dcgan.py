@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfgan_i2i.models import MODELS, build_model
 from tfgan_i2i.models.dcgan import ConditionalDCGAN, dcgan_config
 
 
@@ -30,3 +31,10 @@ def test_sample_shapes():
     assert tuple(out.shape) == (3, 4, 32, 32, 1)
     assert not np.allclose(out[:, 0], out[:, 1])  # different codes -> different images
     np.testing.assert_allclose(out, model.sample(np.array([0, 3, 9]), k=4, seed=1), atol=1e-6)
+
+
+def test_registry_and_presets():
+    assert MODELS["dcgan"] is ConditionalDCGAN and MODELS["dcgan-ms"] is ConditionalDCGAN
+    model = build_model("dcgan-ms", ngf=8, ndf=8, nz=16)
+    assert isinstance(model, ConditionalDCGAN) and model.config.lambda_ms == 1.0 and model.num_classes == 10
+    assert build_model("dcgan", ngf=8, ndf=8).config.lambda_ms == 0.0

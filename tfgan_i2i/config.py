@@ -237,6 +237,18 @@ PRESETS: dict[str, dict[str, Any]] = {
         gan_mode="vanilla", lambda_gan=10.0, lambda_recon=100.0, lambda_kl=0.1, lambda_cycle=100.0,
         lambda_cycle_kl=0.1, latent_regularizer="avb", lr=1e-4, weight_decay=1e-4, batch_size=1,
     ),
+    # class-conditional DCGAN of MSGAN's categorical experiment (32 px, nz 100, batch 32, vanilla GAN, Adam 2e-4/0.5);
+    # dcgan-ms adds the mode-seeking term with weight 1. Batches are (images, labels); num_classes lives in `extra`.
+    "dcgan": dict(
+        model="dcgan", nz=100, image_size=32, load_size=32, input_nc=1, output_nc=3, ngf=64, ndf=64, norm="batch",
+        gan_mode="vanilla", init_type="normal", init_gain=0.02, lambda_ms=0.0, batch_size=32, flip=False,
+        use_dropout=False, extra={"num_classes": 10, "embed_dim": 50},
+    ),
+    "dcgan-ms": dict(
+        model="dcgan-ms", nz=100, image_size=32, load_size=32, input_nc=1, output_nc=3, ngf=64, ndf=64, norm="batch",
+        gan_mode="vanilla", init_type="normal", init_gain=0.02, lambda_ms=1.0, batch_size=32, flip=False,
+        use_dropout=False, extra={"num_classes": 10, "embed_dim": 50},
+    ),
 }
 
 

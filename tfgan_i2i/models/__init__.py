@@ -7,6 +7,7 @@ from ..config import Config, ConfigError, preset
 from .base import TranslationGAN, build_discriminator, build_encoder, build_generator
 from .bicyclegan import BicycleGAN
 from .cyclegan import CycleGAN
+from .dcgan import ConditionalDCGAN
 from .pix2pix import Pix2Pix
 from .unit import UNIT
 from .unpaired import UnpairedGAN
@@ -26,6 +27,8 @@ MODELS: dict[str, type[TranslationGAN]] = {
     "unit": UNIT,
     "unit-master": UNIT,
     "avb-gtn": UNIT,
+    "dcgan": ConditionalDCGAN,
+    "dcgan-ms": ConditionalDCGAN,
 }
 
 
@@ -48,6 +51,6 @@ def build_model(config: Config | str, **overrides) -> TranslationGAN:
     return MODELS[config.model](config)
 
 
-__all__ = ["MODELS", "build_model", "is_unpaired", "Pix2Pix", "BicycleGAN", "CycleGAN", "UNIT", "UnpairedGAN",
+__all__ = ["MODELS", "build_model", "is_unpaired", "ConditionalDCGAN", "Pix2Pix", "BicycleGAN", "CycleGAN", "UNIT", "UnpairedGAN",
            "TranslationGAN",
            "build_generator", "build_encoder", "build_discriminator"]

@@ -8,22 +8,18 @@ import tensorflow as tf
 from keras import layers, ops
 
 from .. import losses as L
-from ..config import Config
+from ..config import PRESETS, Config
 from ..layers import kernel_init
 from .base import TranslationGAN
 
-# The DCGAN-MS setting of MSGAN (32 px, nz 100, batch 32, vanilla GAN, Adam 2e-4 beta1 0.5); num_classes in `extra`.
-DCGAN_PRESET = dict(
-    model="dcgan", nz=100, image_size=32, load_size=32, input_nc=1, output_nc=3, ngf=64, ndf=64, norm="batch",
-    gan_mode="vanilla", init_type="normal", init_gain=0.02, lambda_ms=0.0, batch_size=32, lr=2e-4, beta1=0.5,
-    flip=False, use_dropout=False, extra={"num_classes": 10, "embed_dim": 50},
-)
+# MSGAN's DCGAN setting (config.PRESETS["dcgan"]): 32 px, nz 100, batch 32, vanilla GAN; num_classes in `extra`.
+DCGAN_PRESET = PRESETS["dcgan"]
 
 
 def dcgan_config(**overrides) -> Config:
     """The conditional DCGAN config (MSGAN's DCGAN setting) with overrides; lambda_ms > 0 turns mode seeking on."""
     values = {**DCGAN_PRESET, **overrides}
-    values["extra"] = {**DCGAN_PRESET["extra"], **overrides.get("extra", {})}
+    values["extra"] = {**DCGAN_PRESET["extra"], **overrides.get("extra", {})}  # a copy: never mutate the preset
     return Config.from_dict(values)
 
 
