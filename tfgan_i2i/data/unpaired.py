@@ -83,18 +83,15 @@ def _domain_decoder(layout: str, half: int | None):
     return decode
 
 
-def _domain(files, layout, half, *, load_size, crop_size, flip, shuffle, repeat, cache, seed, channels):
-    """One domain's dataset of float32 (crop, crop, channels) images in [-1, 1]."""
+def _prepare_images(ds, decode, *, seed, load_size, crop_size, flip, shuffle, channels, buffer=1000, repeat=True):
+    """Shuffle/repeat a dataset of items (file paths if `decode` is given, else uint8 images) and preprocess each:
+    resize to load_size, random crop_size crop, random flip; float32 (crop, crop, channels) in [-1, 1]."""
     auto = tf.data.AUTOTUNE
-    decode = _domain_decoder(layout, half)
-    ds = tf.data.Dataset.from_tensor_slices(list(files))
-    if cache:
-        ds = ds.map(decode, num_parallel_calls=auto).cache("" if cache is True else f"{os.fspath(cache)}.{half}")
     if shuffle:
-        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
-    if not cache:
+    if decode is not None:
         ds = ds.map(decode, num_parallel_calls=auto)
 
     def prepare(img, seeds):
@@ -108,6 +105,19 @@ def _domain(files, layout, half, *, load_size, crop_size, flip, shuffle, repeat,
 
     seeds = tf.data.Dataset.random(seed=None if seed is None else seed + 7, rerandomize_each_iteration=True).batch(4)
     return tf.data.Dataset.zip((ds, seeds)).map(prepare, num_parallel_calls=auto)
+
+
+def _domain(files, layout, half, *, load_size, crop_size, flip, shuffle, repeat, cache, seed, channels):
+    """One domain's dataset of float32 (crop, crop, channels) images in [-1, 1]."""
+    decode = _domain_decoder(layout, half)
+    ds = tf.data.Dataset.from_tensor_slices(list(files))
+    if cache:
+        # decoded native-size uint8 images are cached; crops and flips stay random per epoch
+        ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE).cache(
+            "" if cache is True else f"{os.fspath(cache)}.{half}")
+        decode = None
+    return _prepare_images(ds, decode, seed=seed, load_size=load_size, crop_size=crop_size, flip=flip,
+                           shuffle=shuffle, channels=channels, buffer=len(files), repeat=repeat)
 
 
 def _note_modes(files: UnpairedFiles, validate: str, input_nc: int, output_nc: int) -> None:

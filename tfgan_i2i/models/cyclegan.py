@@ -67,28 +67,34 @@ class CycleGAN(UnpairedGAN):
         return ops.stack([self.a_to_b(images, ops.tile(zs[j:j + 1], (n, 1))) for j in range(k)], axis=1)
 
     # --- training ------------------------------------------------------------------
-    def train_step(self, data):
+    def generator_losses(self, A, B, training=True):
+        """(per-example G terms, fake_A, fake_B) of the G step (see the class doc), with D as it is."""
         c = self.config
-        A, B = self.unpack(data)
         lam, lam_idt = c.lambda_cycle, c.lambda_identity * c.lambda_cycle
+        fake_B = self._run(self.G_AB, A, training=training)
+        fake_A = self._run(self.G_BA, B, training=training)
+        g = {
+            "G_AB": c.lambda_gan * L.gan_g_loss(c.gan_mode, self.D_B(fake_B, training=training)),
+            "G_BA": c.lambda_gan * L.gan_g_loss(c.gan_mode, self.D_A(fake_A, training=training)),
+            "cycle_A": lam * L.cycle_loss(self._run(self.G_BA, fake_B, training=training), A),
+            "cycle_B": lam * L.cycle_loss(self._run(self.G_AB, fake_A, training=training), B),
+        }
+        if lam_idt > 0 and c.input_nc == c.output_nc:
+            g["idt_A"] = lam_idt * L.identity_loss(self._run(self.G_BA, A, training=training), A)
+            g["idt_B"] = lam_idt * L.identity_loss(self._run(self.G_AB, B, training=training), B)
+        if c.nz > 0 and c.lambda_ms > 0:
+            n = ops.shape(A)[0]
+            z1, z2, z3, z4 = (self.random_z(n) for _ in range(4))
+            run = lambda G, x, z: self._run(G, x, z, training)  # noqa: E731
+            g["ms"] = c.lambda_ms * (
+                L.mode_seeking_loss(run(self.G_AB, A, z1), run(self.G_AB, A, z2), z1, z2)
+                + L.mode_seeking_loss(run(self.G_BA, B, z3), run(self.G_BA, B, z4), z3, z4))
+        return g, fake_A, fake_B
+
+    def train_step(self, data):
+        A, B = self.unpack(data)
         with tf.GradientTape() as tape:
-            fake_B = self._run(self.G_AB, A, training=True)
-            fake_A = self._run(self.G_BA, B, training=True)
-            g = {
-                "G_AB": c.lambda_gan * L.gan_g_loss(c.gan_mode, self.D_B(fake_B, training=True)),
-                "G_BA": c.lambda_gan * L.gan_g_loss(c.gan_mode, self.D_A(fake_A, training=True)),
-                "cycle_A": lam * L.cycle_loss(self._run(self.G_BA, fake_B, training=True), A),
-                "cycle_B": lam * L.cycle_loss(self._run(self.G_AB, fake_A, training=True), B),
-            }
-            if lam_idt > 0 and c.input_nc == c.output_nc:
-                g["idt_A"] = lam_idt * L.identity_loss(self._run(self.G_BA, A, training=True), A)
-                g["idt_B"] = lam_idt * L.identity_loss(self._run(self.G_AB, B, training=True), B)
-            if c.nz > 0 and c.lambda_ms > 0:
-                n = ops.shape(A)[0]
-                z1, z2, z3, z4 = (self.random_z(n) for _ in range(4))
-                g["ms"] = c.lambda_ms * (
-                    L.mode_seeking_loss(self._run(self.G_AB, A, z1, True), self._run(self.G_AB, A, z2, True), z1, z2)
-                    + L.mode_seeking_loss(self._run(self.G_BA, B, z3, True), self._run(self.G_BA, B, z4, True), z3, z4))
+            g, fake_A, fake_B = self.generator_losses(A, B)
             g_loss = self.total(g, g)
         self.apply_gradients("G", g_loss, tape)
 
