@@ -12,6 +12,7 @@ OUT/ckpt/<model>/, and a rerun continues where it stopped (finished models are s
 
 Command used for bench/results/unpaired (about an hour on a shared 2-core CPU):
   python -m bench.unpaired_evidence --steps 1000 --eval-every 100 --size 64 --width 32 --out bench/results/unpaired
+  python -m bench.unpaired_evidence --report-only --out bench/results/unpaired   # re-render results.md
 """
 from __future__ import annotations
 
@@ -121,11 +122,19 @@ def run_model(name, args, A_test, B_test, A_log, B_log):
     }
 
 
-def write_report(args, results):
+def baselines(args, A_test, B_test):
+    """Reference L1 values: identity 'translation' |a - b| and the per-domain mean training image."""
+    A_train, B_train = paired_arrays(args.data, "train", "AtoB", args.size)
+    mean_l1 = 0.5 * (np.abs(B_train.mean(0) - B_test).mean() + np.abs(A_train.mean(0) - A_test).mean())
+    return {"identity_l1": float(np.abs(A_test - B_test).mean()), "mean_image_l1": float(mean_l1)}
+
+
+def write_report(args, results, baseline=None):
     """results.json and results.md from the per-model results."""
+    report_args = {k: v for k, v in vars(args).items() if k != "report_only"}
     with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"args": vars(args), "threads": {"intra": args.threads, "inter": 1}, "results": results}, f,
-                  indent=2)
+        json.dump({"args": report_args, "threads": {"intra": args.threads, "inter": 1}, "baseline": baseline,
+                   "results": results}, f, indent=2)
     lines = [
         f"# Unpaired evidence: facades photo (A) <-> label (B), {args.size}x{args.size}, {args.steps} steps each, "
         "batch 1",
@@ -144,6 +153,17 @@ def write_report(args, results):
         sps = f"{r['s_per_step']:.3f}" if r["s_per_step"] else "n/a"
         reached = r["steps_to_threshold"] if r["steps_to_threshold"] is not None else f"not within {r['steps']}"
         lines.append(f"| {r['model']} | {r['test_cycle_l1']:.4f} | {r['test_pair_l1']:.4f} | {sps} | {reached} |")
+    thresholds = sorted({0.3, 0.25, 0.2, args.threshold}, reverse=True)
+    lines += ["", "Steps until the logged cycle L1 first falls under each threshold (checked every "
+              f"{args.eval_every} steps; '-' = not within the run):", "",
+              "| model | " + " | ".join(f"< {t:g}" for t in thresholds) + " |", "|---|" + "---|" * len(thresholds)]
+    for r in results:
+        cells = [next((str(p["step"]) for p in r["curve"] if p["cycle_l1"] < t), "-") for t in thresholds]
+        lines.append(f"| {r['model']} | " + " | ".join(cells) + " |")
+    if baseline:
+        lines += ["", f"Baselines on the same test pairs: L1 between a photo and its own label map "
+                  f"|a - b| = {baseline['identity_l1']:.4f} (translation = identity); L1 to the per-domain mean "
+                  f"training image = {baseline['mean_image_l1']:.4f}."]
     lines += ["", "Cycle L1 on the logged test pairs during training:", "",
               "| step | " + " | ".join(r["model"] for r in results) + " |",
               "|---|" + "---|" * len(results)]
@@ -174,18 +194,27 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="bench/results/unpaired")
+    p.add_argument("--report-only", action="store_true", help="rewrite results.md from results.json (no training)")
     args = p.parse_args(argv)
+    if args.report_only:
+        with open(os.path.join(args.out, "results.json")) as f:
+            saved = json.load(f)
+        A_test, B_test = paired_arrays(args.data, "test", "AtoB", args.size)
+        write_report(argparse.Namespace(**{**saved["args"], "out": args.out}), saved["results"],
+                     saved.get("baseline") or baselines(args, A_test, B_test))
+        return
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     os.makedirs(args.out, exist_ok=True)
     A_test, B_test = paired_arrays(args.data, "test", "AtoB", args.size)
     A_log, B_log = A_test[:args.log_images], B_test[:args.log_images]
+    baseline = baselines(args, A_test, B_test)
     results = []
     for name in args.models.split(","):
         r = run_model(name, args, A_test, B_test, A_log, B_log)
         r["n_test"] = len(A_test)
         results.append(r)
-        write_report(args, results)
+        write_report(args, results, baseline)
         print(f"[{name}] test cycle L1 {r['test_cycle_l1']:.4f} pair L1 {r['test_pair_l1']:.4f} "
               f"s/step {r['s_per_step']}", flush=True)
 

@@ -66,6 +66,16 @@ class UnpairedGAN(TranslationGAN):
         back = self.translate(there, direction="BtoA" if direction == "AtoB" else "AtoB")
         return there, back
 
+    def cycle_rows(self, images_A, images_B=None):
+        """Rows for a sample grid: [A, A->B, A->B->A] per A image, then [B, B->A, B->A->B] per B image (numpy)."""
+        rows = []
+        for images, direction in ((images_A, "AtoB"), (images_B, "BtoA")):
+            if images is None:
+                continue
+            there, back = (ops.convert_to_numpy(t) for t in self.cycle(self.as_images(images), direction))
+            rows += [[x, y, z] for x, y, z in zip(ops.convert_to_numpy(images), there, back)]
+        return rows
+
     def call(self, images, training=False):
         return self.a_to_b(images)
 
