@@ -81,6 +81,7 @@ def test_missing_weights_error_names_file(tmp_path, monkeypatch):
     assert F.find_inception_weights() == str(cached)
 
 
+@pytest.mark.slow  # builds and runs a full Inception-v3 at 299 px: ~15 s idle, minutes on a busy 2-core machine
 def test_fid_random_features_smoke(rng):
     a = rng.uniform(-1, 1, (6, 32, 32, 3)).astype("float32")
     extractor = F.InceptionFeatures(random_weights=True, batch_size=8)

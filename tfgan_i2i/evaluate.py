@@ -219,11 +219,14 @@ def evaluate(checkpoint, data_dir: str, metrics=("pixel-diversity",), protocol: 
             values.update(ndb=r["ndb"], ndb_fraction=r["ndb_fraction"], ndb_bins=r["k"])
         if "jsd" in names:
             values["jsd"] = r["jsd"]
+        # the same test on the real test B images: what a perfect generator would score with this few images
+        real = ndb.evaluate(_resize(B, ndb_size))
+        values.update(ndb_real_test=real["ndb"], jsd_real_test=real["jsd"])
 
     result = {
         "model": info["model"], "checkpoint": info["path"], "kind": info["kind"], "data": data_dir, "split": split,
         "direction": direction, "image_size": info["image_size"], "protocol": protocol, "inputs": n,
-        "samples_per_input": k, "seed": seed, "metrics": values, "seconds": round(time.perf_counter() - start, 2),
+        "samples_per_input": k, "seed": seed, "ndb_size": ndb_size, "metrics": values, "seconds": round(time.perf_counter() - start, 2),
         "weights": weights,
     }
     if out_dir:
@@ -239,6 +242,21 @@ def markdown_report(result: dict) -> str:
              f"{result['image_size']} px; {result['seconds']} s.", "", "| metric | value |", "|---|---|"]
     for name, value in result["metrics"].items():
         lines.append(f"| {name} | {value:.4f} |" if isinstance(value, float) else f"| {name} | {value} |")
+    notes = {
+        "pixel_diversity": "mean |s_i - s_j| over all sample pairs of an input, averaged over inputs ([-1, 1] scale)",
+        "best_of_k_l1": "min over an input's k samples of mean |s_j - B|, averaged over inputs",
+        "lpips": "mean LPIPS over the protocol's sample pairs (net and version in lpips_version)",
+        "fid": "Keras ImageNet Inception-v3 pool features of the N*k samples vs the N ground-truth B images",
+        "kid": "unbiased polynomial-kernel MMD^2 on the same features",
+        "ndb": f"K-means bins of the train B images at {result.get('ndb_size', 32)} px, two-proportion z-tests at "
+               "alpha 0.05",
+        "jsd": "Jensen-Shannon divergence (natural log) of the bin proportions",
+        "ndb_real_test": "NDB of the N real test B images against the same bins (reference; fewer images, so "
+                         "fewer significant bins and a noisier JSD)",
+    }
+    used = [f"- {k}: {v}" for k, v in notes.items() if k in result["metrics"]]
+    if used:
+        lines += [""] + used
     if any(k.endswith("random_features") for k in result["metrics"]):
         lines += ["", "*random_features* values come from randomly initialised networks: pipeline checks only, "
                       "not FID or LPIPS."]
