@@ -90,6 +90,9 @@ def test_shapes(models, name):
     assert model(a).shape == (3, 32, 32, 3)
     there, back = model.cycle(a)
     assert there.shape == back.shape == (3, 32, 32, 3)
+    rows = model.cycle_rows(a, b[:2])
+    assert len(rows) == 5 and all(len(r) == 3 and r[0].shape == (32, 32, 3) for r in rows)
+    np.testing.assert_allclose(rows[0][1], np.asarray(model.translate(a[:1], direction="AtoB"))[0], atol=1e-5)
     s = np.asarray(model.sample(a, 4, seed=1))
     assert s.shape == (3, 4, 32, 32, 3)
     np.testing.assert_array_equal(s, np.asarray(model.sample(a, 4, seed=1)))  # seeded

@@ -34,17 +34,20 @@ class UNIT(UnpairedGAN):
          T's estimate of log q(z|x) - log p(z) brought to the per-element scale of mean(h^2) (C = latent channels).
          The critics T_A, T_B are updated before the E/G step with sigmoid cross-entropy (AVB):
          L_T = CE(T(x, z_q), 1) + CE(T(x, z_p), 0), z_p ~ N(0, I), on the pairs each R term uses (codes detached).
+    Adam's weight_decay (UNIT preset 1e-4) is Keras' decoupled decay, not PyTorch Adam's L2 term.
     """
 
     loss_names = ("D_A", "D_B", "G_GAN", "recon", "kl", "cycle", "cycle_kl", "T")
 
     @property
     def optimizer_groups(self):
+        """One Adam for all encoders/decoders (shared blocks once), one for both D, one for both T (avb)."""
         groups = {"G": ("E_A", "E_B", "G_A", "G_B"), "D": ("D_A", "D_B")}
         return {**groups, "T": ("T_A", "T_B")} if self.avb else groups
 
     @property
     def avb(self) -> bool:
+        """Whether the latent regulariser is the AVB critic (AVB-GTN) rather than UNIT's KL."""
         return self.config.latent_regularizer == "avb"
 
     def build_networks(self):

@@ -88,6 +88,7 @@ class UnpairedGAN(TranslationGAN):
 
     @staticmethod
     def as_images(images):
+        """images as a float32 tensor."""
         return ops.convert_to_tensor(images, "float32")
 
 
