@@ -78,3 +78,16 @@ def test_cli_evaluate_fid_without_weights_exits_fast(tmp_path):
     errors = [line for line in proc.stderr.splitlines() if line.startswith("tfgan-i2i evaluate: error:")]
     assert len(errors) == 1 and "Traceback" not in proc.stderr
     assert elapsed < 60  # TensorFlow's import is the bulk of it; no model or data is loaded
+
+
+@pytest.mark.slow  # the export alone takes ~15-40 s on 2 cores
+def test_evaluate_exported_savedmodel(tiny_model, tmp_path):
+    from tfgan_i2i.export.savedmodel import export_savedmodel
+
+    export_savedmodel(tiny_model, str(tmp_path / "serving"))
+    result = evaluate(str(tmp_path / "serving"), sample_dir(), "pixel-diversity", num_inputs=3, samples_per_input=3,
+                      progress=False)
+    assert result["kind"] == "savedmodel" and result["inputs"] == 3
+    direct = evaluate(tiny_model, sample_dir(), "pixel-diversity", num_inputs=3, samples_per_input=3, progress=False)
+    # other codes (stateless RNG) and uint8 outputs, so close but not equal; the ground-truth term matches closely
+    assert result["metrics"]["best_of_k_l1"] == pytest.approx(direct["metrics"]["best_of_k_l1"], abs=0.02)
