@@ -105,9 +105,6 @@ def main(argv=None) -> int:
               "mean JSD", np.mean([v["jsd"] for v in per_class.values()]), flush=True)
     write_image(os.path.join(args.out, "samples.png"), image_grid(grids, padding=2))
 
-    def brief(d):  # drop the long per-bin lists from the json summary table
-        return {k: v for k, v in d.items() if not k.endswith(("proportions", "bins"))}
-
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
     lines = [

@@ -1,5 +1,4 @@
 """FID/KID: Fréchet distance against scipy and closed forms, streaming statistics, KID, the offline weights error."""
-import os
 
 import numpy as np
 import pytest
