@@ -70,6 +70,11 @@ def _add_train(sub) -> None:
     g.add_argument("--num-fixed", type=_positive, default=4, metavar="N",
                    help="fixed test inputs (rows) in the sample grid (default: 4)")
     g.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar (for log files)")
+    g.add_argument("--strategy", choices=("auto", "default", "mirrored", "multi-worker", "tpu"), default="auto",
+                   help="tf.distribute strategy: auto (default) = tpu if one resolves, multi-worker if TF_CONFIG lists "
+                        "several tasks, mirrored with >1 GPU, else default (one device); --batch-size is per replica. "
+                        "multi-worker: run the same command on every host with its TF_CONFIG and a --logdir all can "
+                        "read; only the chief writes it")
     d = p.add_argument_group("data options (default: config / preset)")
     d.add_argument("--direction", choices=("AtoB", "BtoA"), help="AtoB translates the left/A images into B")
     d.add_argument("--size", type=_positive, metavar="N", help="crop size fed to the networks (power of two >= 32)")
@@ -128,6 +133,7 @@ def _run_train(args) -> int:
     config = config_from_args(args)
     from .data import sample_dir
     from .training import train
+    from .training.strategy import StrategyError
 
     data_dir = args.data if args.data is not None else sample_dir()
     logdir = args.logdir or os.path.join("runs", config.model)
@@ -135,7 +141,10 @@ def _run_train(args) -> int:
     print(f"training {config.model} ({config.image_size}px, {config.direction}) on {data_dir} -> {logdir}")
     try:
         _, history = train(config, data_dir, logdir, steps_per_epoch=args.steps_per_epoch, resume=args.resume,
-                           sample_k=args.samples, num_fixed=args.num_fixed, verbose=verbose)
+                           sample_k=args.samples, num_fixed=args.num_fixed, verbose=verbose,
+                           strategy=getattr(args, "strategy", "auto"))
+    except StrategyError as e:
+        raise UserError(str(e)) from None
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished epochs are saved in {os.path.join(logdir, 'checkpoints')}; "
               "run the same command again to resume", file=sys.stderr)

@@ -34,6 +34,17 @@ def build_discriminator(c: Config, name: str = "D") -> keras.Model:
                                c.init_type, c.init_gain, name=name)
 
 
+def _reduces_logs_on_axis0(strategy) -> bool:
+    """Whether Keras' `fit` reduces train_step logs with `strategy.reduce("MEAN", log, axis=0)`: multi-worker MWMS.
+
+    Mirrors keras.src.backend.tensorflow.trainer._collective_all_reduce_multi_worker.
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return False
+    in_multi_worker = getattr(strategy.extended, "_in_multi_worker_mode", None)
+    return bool(in_multi_worker()) if in_multi_worker is not None else True
+
+
 class TranslationGAN(keras.Model):
     """A paired image-to-image GAN trained with `fit`; subclasses define the networks and `train_step`.
 
@@ -99,6 +110,22 @@ class TranslationGAN(keras.Model):
     @property
     def metrics(self):
         return list(self.trackers.values())
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Skip Keras' symbolic build when every layer is built (always, for these models).
+
+        Workaround, part 1 of 2, for Keras 3 `fit` under MultiWorkerMirroredStrategy (tensorflow/tensorflow#72388):
+        before the first step `fit` takes one distributed batch and calls `strategy.reduce("MEAN", batch, axis=None)`
+        on it to get shapes for a symbolic build. With a multi-worker CollectiveAllReduceStrategy, `reduce` accepts
+        a single value only, so any nested batch -- the (A, B) tuple and equally a {"A": ..., "B": ...} dict --
+        fails on every worker with `ValueError: Attempt to convert a value ((PerReplica:{0: <tf.Tensor ...>},
+        PerReplica:{...})) with an unsupported type (<class '...values.PerReplica'>) to a Tensor`
+        (cross_device_ops._make_tensor_into_per_replica). Our networks are built in __init__ and optimizers in
+        compile(), so the build has nothing to do and the reduce is skipped; unbuilt layers still get Keras' path.
+        """
+        if all(layer.built for layer in self._flatten_layers()):
+            return None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     # --- inference -----------------------------------------------------------------
     def random_z(self, n, seed=None):
@@ -172,10 +199,18 @@ class TranslationGAN(keras.Model):
         self.optimizers_by_name[name].apply_gradients(zip(tape.gradient(loss, variables), variables))
 
     def record(self, per_example: dict):
-        """Update the trackers of the terms this step computed (each with its local batch mean); return their logs."""
+        """Update the trackers of the terms this step computed (each with its local batch mean); return their logs.
+
+        Under a multi-worker strategy each log is returned with shape (1,) (workaround, part 2 of 2, for
+        tensorflow/tensorflow#72388): Keras then reduces every log with `strategy.reduce("MEAN", log, axis=0)`, which
+        fails on a scalar (`axis 0` of a rank-0 tensor); on a (1,) tensor it gives the scalar mean over all replicas.
+        """
         for name, value in per_example.items():
             self.trackers[name].update_state(ops.mean(value))
-        return {name: self.trackers[name].result() for name in per_example}
+        logs = {name: self.trackers[name].result() for name in per_example}
+        if _reduces_logs_on_axis0(tf.distribute.get_strategy()):
+            logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+        return logs
 
     @staticmethod
     def total(per_example: dict, names):

@@ -10,6 +10,8 @@ from ..config import Config
 from ..data import find_pairs, paired_arrays, paired_dataset
 from ..models import build_model
 from .callbacks import (CONFIG_FILE, CheckpointCallback, LinearDecay, SampleGrid, check_compatible, restore_latest)
+from .strategy import (SyncMovingStatistics, cleanup, global_batch_size, is_chief, make_strategy, shard_dataset,
+                       strategy_name, worker_dir)
 
 # Decoded pairs of a dataset up to this size are cached in memory (facades: ~160 MB at 256x512); larger ones
 # are streamed from disk every epoch, so a big dataset never exhausts RAM.
@@ -31,7 +33,7 @@ def _set_aside(checkpoint_dir: str, verbose: int) -> None:
 
 
 def train(config: Config, data_dir: str, logdir: str, epochs: int | None = None, steps_per_epoch: int | None = None,
-          resume: bool = True, sample_k: int = 4, num_fixed: int = 4, verbose: int = 1, callbacks=()):
+          resume: bool = True, sample_k: int = 4, num_fixed: int = 4, verbose: int = 1, callbacks=(), strategy=None):
     """Train `config`'s model on the paired dataset in `data_dir`, logging and checkpointing to `logdir`.
 
     Writes `logdir/config.json`, TensorBoard scalars (`logdir/train`) and sample grids (`logdir/samples`, also as
@@ -39,23 +41,34 @@ def train(config: Config, data_dir: str, logdir: str, epochs: int | None = None,
     checkpoint there; with resume=False earlier checkpoints are moved aside to `checkpoints-<time>`. `epochs`
     overrides the total epoch count (default config.epochs + config.epochs_decay; the lr schedule stays the
     config's); `steps_per_epoch` makes the dataset repeat and fixes the epoch length. Returns (model, history).
+
+    `strategy`: None/"default", "auto", "mirrored", "multi-worker", "tpu" (see `make_strategy`) or a
+    tf.distribute.Strategy. config.batch_size is per replica (global batch = batch_size x replicas). Under
+    multi-worker training every worker runs this same call with its TF_CONFIG; only the chief writes `logdir`
+    (the others checkpoint to a deleted temporary folder), and all of them resume from `logdir/checkpoints`,
+    which must be on storage every worker can read.
     """
     config = config.validate()
+    strategy = make_strategy(strategy)  # first: multi-worker and TPU set up the runtime before any other TF work
+    chief = is_chief(strategy)
     logdir = os.fspath(logdir)
     checkpoint_dir = os.path.join(logdir, "checkpoints")
-    os.makedirs(logdir, exist_ok=True)
+    if chief:
+        os.makedirs(logdir, exist_ok=True)
     if resume:
         check_compatible(config, checkpoint_dir)  # before anything is overwritten or built
-    else:
+    elif chief:
         _set_aside(checkpoint_dir, verbose)
-    config.save(os.path.join(logdir, CONFIG_FILE))
+    if chief:
+        config.save(os.path.join(logdir, CONFIG_FILE))
 
     # Reading the fixed inputs first also checks the data folder before the (slower) model build.
     fixed_A, fixed_B = paired_arrays(data_dir, _fixed_split(data_dir), config.direction, config.image_size,
                                      config.input_nc, config.output_nc, limit=num_fixed)
 
-    model = build_model(config)
-    model.compile()
+    with strategy.scope():  # variables and optimizer slots must be created under the strategy
+        model = build_model(config)
+        model.compile()
     initial_epoch = restore_latest(model, checkpoint_dir) if resume else 0
     total = epochs if epochs is not None else config.epochs + config.epochs_decay
     if initial_epoch >= total:
@@ -67,26 +80,38 @@ def train(config: Config, data_dir: str, logdir: str, epochs: int | None = None,
         return model, history
     if initial_epoch and verbose:
         print(f"resuming from epoch {initial_epoch} of {total} ({checkpoint_dir})")
+    if verbose and strategy.num_replicas_in_sync > 1:
+        print(f"distributed: {strategy_name(strategy)}, global batch "
+              f"{global_batch_size(config.batch_size, strategy)}, {'chief' if chief else 'worker (writes nothing)'}")
 
     n_pairs = len(find_pairs(data_dir, "train", validate="none"))
     dataset = paired_dataset(
         data_dir, "train", direction=config.direction, load_size=config.load_size, crop_size=config.image_size,
-        batch_size=config.batch_size, flip=config.flip, shuffle=True, repeat=steps_per_epoch is not None,
+        batch_size=global_batch_size(config.batch_size, strategy), flip=config.flip, shuffle=True,
+        repeat=steps_per_epoch is not None,
         cache=n_pairs <= CACHE_MAX_PAIRS,
         # a resumed run gets a fresh data order instead of replaying the first epoch's
         seed=config.seed + initial_epoch, input_nc=config.input_nc, output_nc=config.output_nc,
     )
+    if strategy.num_replicas_in_sync > 1:
+        dataset = shard_dataset(dataset)  # each worker keeps its part of every (identically seeded) global batch
     # Order matters at epoch end: LinearDecay adds `lr` to the logs before TensorBoard writes them, and the
     # checkpoint is written before the (optional) sample rendering.
-    all_callbacks = [
-        LinearDecay(config.epochs, config.epochs_decay),
-        CheckpointCallback(checkpoint_dir),
-        SampleGrid(fixed_A, logdir=logdir, out_dir=os.path.join(logdir, "samples"), k=sample_k, seed=config.seed,
-                   images_B=fixed_B),
-        keras.callbacks.TensorBoard(logdir, update_freq="epoch", write_graph=False, profile_batch=0),
-        *callbacks,
-    ]
-    # shuffle=False: the dataset shuffles itself; fit's own flag is ignored for datasets and only warns
-    history = model.fit(dataset, epochs=total, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-                        callbacks=all_callbacks, verbose=verbose, shuffle=False)
+    # Every worker saves checkpoints (a collective step); non-chief workers to a temporary folder deleted below.
+    save_dir, temporary = worker_dir(checkpoint_dir, strategy)
+    all_callbacks = [LinearDecay(config.epochs, config.epochs_decay), SyncMovingStatistics(strategy),
+                     CheckpointCallback(save_dir)]
+    if chief:
+        all_callbacks += [
+            SampleGrid(fixed_A, logdir=logdir, out_dir=os.path.join(logdir, "samples"), k=sample_k, seed=config.seed,
+                       images_B=fixed_B),
+            keras.callbacks.TensorBoard(logdir, update_freq="epoch", write_graph=False, profile_batch=0),
+        ]
+    all_callbacks += list(callbacks)
+    try:
+        # shuffle=False: the dataset shuffles itself; fit's own flag is ignored for datasets and only warns
+        history = model.fit(dataset, epochs=total, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                            callbacks=all_callbacks, verbose=verbose, shuffle=False)
+    finally:
+        cleanup(save_dir, temporary)
     return model, history
