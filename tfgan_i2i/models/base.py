@@ -202,8 +202,10 @@ class TranslationGAN(keras.Model):
         """Update the trackers of the terms this step computed (each with its local batch mean); return their logs.
 
         Under a multi-worker strategy each log is returned with shape (1,) (workaround, part 2 of 2, for
-        tensorflow/tensorflow#72388): Keras then reduces every log with `strategy.reduce("MEAN", log, axis=0)`, which
-        fails on a scalar (`axis 0` of a rank-0 tensor); on a (1,) tensor it gives the scalar mean over all replicas.
+        tensorflow/tensorflow#72388): Keras then reduces every log with `strategy.reduce("MEAN", log, axis=0)`
+        (trainer.reduce_per_replica), which fails on a scalar while tracing the train function with
+        `ValueError: Invalid reduction dimension 0 for input with 0 dimensions. for '{{node Sum_6}} = Sum[...]'`;
+        on a (1,) tensor it gives the scalar mean over all replicas. Other strategies keep scalar logs.
         """
         for name, value in per_example.items():
             self.trackers[name].update_state(ops.mean(value))
