@@ -57,14 +57,15 @@ class CycleGAN(UnpairedGAN):
         """G_BA(B[, z]) in inference mode; with nz > 0 and z None a random code is drawn."""
         return self._run(self.G_BA, self.as_images(images), z)
 
-    def sample(self, images, k: int = 5, seed: int = 0):
-        """k A -> B outputs per input, (N, k, H, W, C); k identical ones without a latent code (nz == 0)."""
+    def sample(self, images, k: int = 5, seed: int = 0, direction: str = "AtoB"):
+        """k translations per input (A -> B, or B -> A), (N, k, H, W, C); k identical ones when nz == 0."""
         images = self.as_images(images)
         if self.config.nz == 0:
-            return ops.repeat(self.a_to_b(images)[:, None], k, axis=1)
+            return ops.repeat(self.translate(images, direction=direction)[:, None], k, axis=1)
         n = ops.shape(images)[0]
         zs = tf.random.stateless_normal((k, self.config.nz), seed=[seed, 0])
-        return ops.stack([self.a_to_b(images, ops.tile(zs[j:j + 1], (n, 1))) for j in range(k)], axis=1)
+        return ops.stack([self.translate(images, ops.tile(zs[j:j + 1], (n, 1)), direction) for j in range(k)],
+                         axis=1)
 
     # --- training ------------------------------------------------------------------
     def generator_losses(self, A, B, training=True):
