@@ -170,15 +170,21 @@ MIRRORED_SCRIPT = textwrap.dedent("""
     sync.set_model(bn)
     sync.sync()
     after = copies()
+
+    # latent codes: every replica draws its own z from the model's (mirrored) seed stream
+    with mirrored.scope():
+        bicycle = build_model(preset("bicyclegan", image_size=32, load_size=32, ngf=8, ndf=8, nef=8, batch_size=2))
+    z = mirrored.experimental_local_results(tf.function(lambda: mirrored.run(lambda: bicycle.random_z(2)))())
     print("RESULT", json.dumps({"replicas": mirrored.num_replicas_in_sync, "batch": batch, "diff": diff,
                                 "moved": moved, "logs": logs,
                                 "bn_before": float(np.abs(before[0] - before[1]).max()),
                                 "bn_after": float(np.abs(after[0] - after[1]).max()),
-                                "bn_mean": float(np.abs(after[0] - (before[0] + before[1]) / 2).max())}))
+                                "bn_mean": float(np.abs(after[0] - (before[0] + before[1]) / 2).max()),
+                                "z_gap": float(np.abs(np.asarray(z[0]) - np.asarray(z[1])).min())}))
 """)
 
 
-def test_mirrored_two_logical_cpus_match_one_device_and_batch_norm_statistics_sync(tmp_path):
+def test_mirrored_two_logical_cpus_match_one_device_sync_batch_norm_and_draw_own_z(tmp_path):
     script = tmp_path / "mirrored.py"
     script.write_text(MIRRORED_SCRIPT)
     proc = subprocess.run([sys.executable, str(script)], env=_env(), capture_output=True, text=True, timeout=240)
@@ -191,6 +197,7 @@ def test_mirrored_two_logical_cpus_match_one_device_and_batch_norm_statistics_sy
         assert values == pytest.approx(result["logs"]["two"][name], rel=1e-3, abs=1e-4), name
     assert result["bn_before"] > 1e-5  # replicas' batch-norm statistics drifted apart ...
     assert result["bn_after"] == 0.0 and result["bn_mean"] < 1e-6  # ... and were replaced by their mean
+    assert result["z_gap"] > 0  # replicas draw different latent codes (not the same z for different examples)
 
 
 # --- two workers on 127.0.0.1 -----------------------------------------------------------------------------------------

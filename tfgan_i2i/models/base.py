@@ -130,11 +130,26 @@ class TranslationGAN(keras.Model):
     # --- inference -----------------------------------------------------------------
     def random_z(self, n, seed=None):
         """z ~ N(0, I) of shape (n, nz); seed: int for a fixed draw, None for the model's seed stream."""
-        return keras.random.normal((n, self.config.nz), seed=self.seed_generator if seed is None else seed)
+        if seed is None:
+            return self._stream_normal((n, self.config.nz))
+        return keras.random.normal((n, self.config.nz), seed=seed)
 
     def normal_like(self, x):
         """eps ~ N(0, I) shaped like x, from the model's seed stream (reparameterisation noise)."""
-        return keras.random.normal(ops.shape(x), seed=self.seed_generator)
+        return self._stream_normal(ops.shape(x))
+
+    def _stream_normal(self, shape):
+        """N(0, I) from the model's seed stream, different on every replica of a distribution strategy.
+
+        The seed state is a mirrored variable that every replica advances in step, so without the replica id folded
+        in, all replicas would draw the same z / eps for their different examples.
+        """
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            return keras.random.normal(shape, seed=self.seed_generator)
+        seed = tf.cast(tf.math.floormod(self.seed_generator.next(), tf.int32.max - 1), tf.int32)
+        seed = tf.random.experimental.stateless_fold_in(seed, context.replica_id_in_sync_group)
+        return tf.random.stateless_normal(shape, seed=seed)
 
     def generate(self, images, z=None, training=False):
         """G(A, z) (z ignored when nz == 0)."""
