@@ -174,6 +174,10 @@ def write_report(args, results, baseline=None):
             v = next((p["cycle_l1"] for p in r["curve"] if p["step"] == s), None)
             cells.append("" if v is None else f"{v:.4f}")
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    lines += ["", f"One seed and {args.steps} steps of batch 1 (about {args.steps * 100 // 400 / 100:g} epochs of the 400 "
+              "training images, constant learning rate): an early-training comparison, not converged models. "
+              "The L1 to the true counterpart rewards blurry averages, so the mean-image baseline beats every "
+              "GAN on it; it is reported for completeness, not as a quality score."]
     lines += ["", "Sample grids: " + ", ".join(f"[{r['model']}]({r['model']}.png)" for r in results)
               + " (rows: A, A->B, A->B->A, true B | B, B->A, B->A->B, true A)."]
     with open(os.path.join(args.out, "results.md"), "w") as f:
