@@ -134,7 +134,7 @@ def test_train_bad_data_dir_and_bad_options(tmp_path, capsys):
     assert main(["train", "--size", "48", "--logdir", str(tmp_path / "run")]) != 0
     assert "image_size=48" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:  # argparse rejects unknown choices itself
-        main(["train", "--model", "cyclegan"])
+        main(["train", "--model", "no-such-model"])
     assert exit_.value.code == 2
 
 

@@ -12,6 +12,9 @@ from .config import Config, ConfigError, preset
 
 # The models `train` handles: paired (A, B) objectives. Unpaired ones need their own data pipeline and join later.
 PAIRED_MODELS = ("bicyclegan", "cvae-gan", "clr-gan", "pix2pix", "pix2pix-noise", "msgan")
+# Unpaired models train on two unaligned domains (trainA/ + trainB/, or a paired folder's halves shuffled apart).
+UNPAIRED_MODELS = ("cyclegan", "unit", "unit-master", "avb-gtn")
+TRAINABLE_MODELS = PAIRED_MODELS + UNPAIRED_MODELS
 
 # CLI flag (argparse dest) -> Config field, for the options `train` exposes; unset flags keep the config's value.
 TRAIN_FLAGS = {
@@ -20,6 +23,7 @@ TRAIN_FLAGS = {
     "batch_size": "batch_size", "lr": "lr", "seed": "seed", "nz": "nz", "ngf": "ngf", "ndf": "ndf", "nef": "nef",
     "netG": "netG", "norm": "norm", "where_add": "where_add", "upsample": "upsample", "gan_mode": "gan_mode",
     "lambda_l1": "lambda_l1", "lambda_latent": "lambda_latent", "lambda_kl": "lambda_kl", "lambda_ms": "lambda_ms",
+    "lambda_cycle": "lambda_cycle", "lambda_identity": "lambda_identity", "pool_size": "pool_size",
 }
 
 
@@ -47,12 +51,14 @@ def _non_negative(text: str) -> int:
 def _add_train(sub) -> None:
     """The `train` subcommand's options."""
     p = sub.add_parser(
-        "train", help="train a paired translation model (resumes from --logdir)",
-        description="Train pix2pix / BicycleGAN-family models on aligned (A, B) pairs. Options left unset keep the "
+        "train", help="train a paired or unpaired translation model (resumes from --logdir)",
+        description="Train pix2pix / BicycleGAN-family models on aligned (A, B) pairs, or CycleGAN / UNIT / AVB-GTN "
+                    "on two unaligned domains (--data with trainA/ and trainB/, or a paired folder whose halves are "
+                    "used as unaligned domains). Options left unset keep the "
                     "value from --config, else the model's paper preset. Re-running the same command resumes from "
                     "the newest checkpoint in --logdir.")
     g = p.add_argument_group("run")
-    g.add_argument("--model", choices=PAIRED_MODELS, default=None,
+    g.add_argument("--model", choices=TRAINABLE_MODELS, default=None,
                    help="objective and its paper preset (default: bicyclegan, or the model in --config)")
     g.add_argument("--config", metavar="FILE", help="a .json/.yaml config file; explicit flags override it")
     g.add_argument("--data", metavar="DIR", default=None,
@@ -105,6 +111,12 @@ def _add_train(sub) -> None:
                    help="weight of the latent regression |E(G(A,z)) - z| (cLR)")
     w.add_argument("--lambda-kl", type=float, metavar="X", help="weight of the KL term of the encoded code (cVAE)")
     w.add_argument("--lambda-ms", type=float, metavar="X", help="weight of MSGAN's mode-seeking term (0 = off)")
+    w.add_argument("--lambda-cycle", type=float, metavar="X",
+                   help="unpaired models: cycle reconstruction weight per direction (CycleGAN 10, UNIT 100)")
+    w.add_argument("--lambda-identity", type=float, metavar="X",
+                   help="CycleGAN: identity weight as a fraction of --lambda-cycle (0 = off)")
+    w.add_argument("--pool-size", type=_non_negative, metavar="N",
+                   help="CycleGAN: generated images kept per domain for D (0 = off)")
     p.set_defaults(func=_run_train)
 
 
@@ -117,9 +129,9 @@ def config_from_args(args) -> Config:
                             "drop one of them")
     else:
         base = preset(args.model or "bicyclegan")
-    if base.model not in PAIRED_MODELS:
-        raise UserError(f"model {base.model!r} in {args.config} is not a paired model; train supports "
-                        f"{', '.join(PAIRED_MODELS)}")
+    if base.model not in TRAINABLE_MODELS:
+        raise UserError(f"model {base.model!r} in {args.config} is not a trainable model; train supports "
+                        f"{', '.join(TRAINABLE_MODELS)}")
     changes = {field: getattr(args, flag) for flag, field in TRAIN_FLAGS.items() if getattr(args, flag) is not None}
     if "image_size" in changes and "load_size" not in changes:
         # keep the base's resize margin (286/256 in the presets) instead of cropping a tiny patch of a big image
@@ -174,6 +186,9 @@ def _add_translate(sub) -> None:
                    help="seed of the K latent codes, the same K codes for every input (default: 0)")
     p.add_argument("--size", type=_positive, default=None,
                    help="resize inputs to N x N before translating (default: the size the model was trained at)")
+    p.add_argument("--direction", choices=("AtoB", "BtoA"), default=None,
+                   help="unpaired models (cyclegan, unit, avb-gtn): translate A images to B (AtoB, default) or B "
+                        "images to A (BtoA); paired models always translate the way they were trained")
     p.add_argument("--paired", action="store_true",
                    help="inputs are side-by-side A|B pair files; A is the half the checkpoint's --direction "
                         "translates from, B (the other half) is encoded for NAME_encoded.png")
@@ -222,6 +237,11 @@ def _run_translate(args) -> int:
     model = load_for_inference(checkpoint_dir)
     config = model.config
     size = args.size or config.image_size
+    if getattr(model, "unpaired", False):
+        return _translate_unpaired(model, inputs, args, size)
+    if args.direction == "BtoA":
+        raise UserError(f"--direction BtoA needs an unpaired model (cyclegan, unit, avb-gtn); {config.model} "
+                        f"translates {config.direction} as trained. Drop --direction.")
     k = args.samples if config.nz > 0 else 1
     if config.nz == 0 and args.samples > 1:
         print(f"note: {config.model} has no latent code (nz=0), so it writes one output per input", file=sys.stderr)
@@ -247,6 +267,44 @@ def _run_translate(args) -> int:
         if encoded is not None:
             write_image(os.path.join(args.out, f"{name}_encoded.png"), encoded)
     print(f"wrote {len(inputs)} x {k} translation(s) to {args.out}")
+    return 0
+
+
+def _translate_unpaired(model, inputs, args, size) -> int:
+    """`tfgan-i2i translate` for CycleGAN / UNIT / AVB-GTN: NAME_sample{j}.png, NAME_strip.png, NAME_cycle.png."""
+    from keras import ops
+    from tqdm import tqdm
+
+    from .data import image_grid, read_image, write_image
+
+    config = model.config
+    direction = args.direction or "AtoB"
+    channels = config.input_nc if direction == "AtoB" else config.output_nc
+    stochastic = hasattr(model, "encode") or config.nz > 0  # UNIT/AVB-GTN draw posterior codes; CycleGAN needs nz
+    k = args.samples if stochastic else 1
+    if not stochastic and args.samples > 1:
+        print(f"note: {config.model} has no latent code (nz=0), so it writes one output per input", file=sys.stderr)
+    os.makedirs(args.out, exist_ok=True)
+    for path in tqdm(inputs, desc=f"translate {direction}", unit="image"):
+        name = os.path.splitext(os.path.basename(path))[0]
+        image = read_image(path, channels)
+        if args.paired:  # the source domain's half: left (A) for AtoB, right (B) for BtoA
+            half = image.shape[1] // 2
+            image = image[:, :half] if direction == "AtoB" else image[:, half:2 * half]
+        image = _resize(image, size)
+        try:
+            samples = ops.convert_to_numpy(model.sample(image[None], k, args.seed, direction=direction))[0]
+            there, back = (ops.convert_to_numpy(t)[0] for t in model.cycle(image[None], direction))
+        except ValueError as e:
+            if size == config.image_size:
+                raise
+            raise UserError(f"the model (trained at {config.image_size}px) cannot run at --size {size} ({e}); "
+                            "drop --size or pick another power of two") from None
+        for j, s in enumerate(samples):
+            write_image(os.path.join(args.out, f"{name}_sample{j}.png"), s)
+        write_image(os.path.join(args.out, f"{name}_strip.png"), image_grid([[image, *samples]]))
+        write_image(os.path.join(args.out, f"{name}_cycle.png"), image_grid([[image, there, back]]))
+    print(f"wrote {len(inputs)} x {k} {direction} translation(s) to {args.out}")
     return 0
 
 

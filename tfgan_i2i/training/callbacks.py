@@ -81,6 +81,8 @@ class SampleGrid(keras.callbacks.Callback):
 
     The k latent codes come from `seed`, so they stay fixed across epochs and progress is visible. Models without a
     latent code (nz == 0) are deterministic, so they get one sample column instead of k identical ones.
+    Unpaired models (CycleGAN, UNIT, AVB-GTN) get cycle rows instead: [A, A->B, A->B->A] per fixed A image, then
+    [B, B->A, B->A->B] per fixed B image.
     The grid goes to TensorBoard (`tf.summary.image("samples")` under `logdir/samples`, step = the 0-based epoch,
     as Keras' scalars) and to `out_dir/epoch_NNNN.png` (NNNN = epochs completed) plus `out_dir/latest.png`.
     """
@@ -101,6 +103,10 @@ class SampleGrid(keras.callbacks.Callback):
 
     def render(self) -> np.ndarray:
         """The grid as a uint8 (rows*H, cols*W, 3) image, from the current weights."""
+        if getattr(self.model, "unpaired", False):
+            # unpaired models: rows [A, A->B, A->B->A] for the fixed A images, then [B, B->A, B->A->B]
+            rows = self.model.cycle_rows(self.images_A, self.images_B)
+            return image_grid([[_as_rgb(np.asarray(t)) for t in row] for row in rows])
         k = self.k if self.model.config.nz > 0 else 1
         samples = keras.ops.convert_to_numpy(self.model.sample(self.images_A, k, self.seed))
         rows = []

@@ -8,7 +8,8 @@ import keras
 
 from ..config import Config
 from ..data import find_pairs, paired_arrays, paired_dataset
-from ..models import build_model
+from ..data.unpaired import find_unpaired, unpaired_arrays, unpaired_dataset
+from ..models import build_model, is_unpaired
 from .callbacks import (CONFIG_FILE, CheckpointCallback, LinearDecay, SampleGrid, check_compatible, restore_latest)
 from .strategy import (SyncMovingStatistics, cleanup, global_batch_size, is_chief, make_strategy, shard_dataset,
                        strategy_name, worker_dir)
@@ -20,7 +21,8 @@ CACHE_MAX_PAIRS = 1000
 
 def _fixed_split(data_dir: str) -> str:
     """The split the fixed sample-grid inputs come from: test when the dataset has one, else train."""
-    return "test" if os.path.isdir(os.path.join(data_dir, "test")) else "train"
+    has_test = os.path.isdir(os.path.join(data_dir, "test")) or os.path.isdir(os.path.join(data_dir, "testA"))
+    return "test" if has_test else "train"
 
 
 def _set_aside(checkpoint_dir: str, verbose: int) -> None:
@@ -63,8 +65,12 @@ def train(config: Config, data_dir: str, logdir: str, epochs: int | None = None,
         config.save(os.path.join(logdir, CONFIG_FILE))
 
     # Reading the fixed inputs first also checks the data folder before the (slower) model build.
-    fixed_A, fixed_B = paired_arrays(data_dir, _fixed_split(data_dir), config.direction, config.image_size,
-                                     config.input_nc, config.output_nc, limit=num_fixed)
+    # Unpaired models (CycleGAN, UNIT, AVB-GTN) read two unaligned domains: a CycleGAN trainA/trainB folder or a
+    # paired folder whose halves are shuffled apart.
+    unpaired = is_unpaired(config)
+    fixed = unpaired_arrays if unpaired else paired_arrays
+    fixed_A, fixed_B = fixed(data_dir, _fixed_split(data_dir), config.direction, config.image_size,
+                             config.input_nc, config.output_nc, limit=num_fixed)
 
     with strategy.scope():  # variables and optimizer slots must be created under the strategy
         model = build_model(config)
@@ -84,8 +90,12 @@ def train(config: Config, data_dir: str, logdir: str, epochs: int | None = None,
         print(f"distributed: {strategy_name(strategy)}, global batch "
               f"{global_batch_size(config.batch_size, strategy)}, {'chief' if chief else 'worker (writes nothing)'}")
 
-    n_pairs = len(find_pairs(data_dir, "train", validate="none"))
-    dataset = paired_dataset(
+    if unpaired:
+        files = find_unpaired(data_dir, "train", validate="none")
+        n_pairs = max(len(files.a), len(files.b))
+    else:
+        n_pairs = len(find_pairs(data_dir, "train", validate="none"))
+    dataset = (unpaired_dataset if unpaired else paired_dataset)(
         data_dir, "train", direction=config.direction, load_size=config.load_size, crop_size=config.image_size,
         batch_size=global_batch_size(config.batch_size, strategy), flip=config.flip, shuffle=True,
         repeat=steps_per_epoch is not None,
