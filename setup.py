@@ -23,7 +23,10 @@ setup(
         "pyyaml",
         "tqdm",
         "scikit-learn",  # K-means bins of the NDB/JSD metric
+        "scipy",  # resampling audio (resample_poly); already required by scikit-learn
+        "soundfile",  # audio files: wav/flac/ogg/mp3 (tf.audio.decode_wav reads 16-bit PCM only)
+        "ai-edge-litert",  # runs exported .tflite files (tf.lite.Interpreter is deprecated)
     ],
-    extras_require={"test": ["pytest>=7", "pytest-timeout", "scipy"]},
+    extras_require={"test": ["pytest>=7", "pytest-timeout"]},
     entry_points={"console_scripts": ["tfgan-i2i=tfgan_i2i.cli:main"]},
 )
