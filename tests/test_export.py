@@ -61,14 +61,16 @@ def test_saved_model_cli_run_translates_a_real_image(exported, real_u8, tmp_path
     assert run.returncode == 0, run.stderr
     out = np.load(tmp_path / "out" / "image.npy")
     assert out.shape == (2, SIZE, SIZE, 3) and out.dtype == np.uint8
-    np.testing.assert_array_equal(out, keras_translate(model, real_u8[0][:2]))
+    assert np.abs(out.astype(int) - keras_translate(model, real_u8[0][:2]).astype(int)).max() <= 1
 
 
 def test_reloaded_signatures_match_keras(exported, real_u8):
     model, path = exported
     a, b = real_u8
     loaded = tf.saved_model.load(path)
-    np.testing.assert_array_equal(loaded.signatures["translate"](image=tf.constant(a))["image"], keras_translate(model, a))
+    # graph and eager kernels may sum in another order: a value on a .5 boundary can round one level apart
+    got = loaded.signatures["translate"](image=tf.constant(a))["image"].numpy()
+    assert np.abs(got.astype(int) - keras_translate(model, a).astype(int)).max() <= 1
     z = tf.random.stateless_normal((len(a), 3), seed=[1, 2])
     got = loaded.signatures["translate_z"](image=tf.constant(a), z=z)["image"].numpy()
     assert np.abs(got.astype(int) - keras_translate(model, a, z).astype(int)).max() <= 1
@@ -172,3 +174,57 @@ def test_cli_export_writes_savedmodel_tflite_and_parity_report(tmp_path):
     assert report["test_images"] == 3 and report["tflite"][0]["max_abs_diff"] <= 3
     assert "| facades_msgan.tflite-fp16.tflite |" in (out / "export_report.md").read_text()
     assert main(["export", "--checkpoint", str(tmp_path / "run"), "--out", str(out), "--formats", "onnx"]) == 2
+
+
+def test_exported_model_has_the_keras_float_api(exported, real_u8):
+    from tfgan_i2i.export import load_exported
+
+    model, path = exported
+    loaded = load_exported(os.path.dirname(path))  # NAME/ finds its newest version folder and config.json
+    assert loaded.config == model.config and loaded.image_size == SIZE
+    a = tf.cast(real_u8[0], tf.float32) / 127.5 - 1
+    b = tf.cast(real_u8[1], tf.float32) / 127.5 - 1
+    # the same seed gives the same codes in Keras and in the export: outputs agree to uint8 rounding
+    np.testing.assert_allclose(loaded.sample(a, 3, seed=5), model.sample(a, 3, seed=5), atol=1.5 / 127.5)
+    mu, logvar = loaded.encode(b)
+    np.testing.assert_allclose(mu, model.encode(b)[0], atol=1e-5)
+    assert logvar.shape == mu.shape == (len(a), 3)
+    np.testing.assert_allclose(loaded.translate(a, z=mu), model.translate(a, z=mu), atol=1.5 / 127.5)
+
+
+def test_exported_model_errors_name_the_folder(tmp_path):
+    from tfgan_i2i.export import ExportError, load_exported
+
+    with pytest.raises(ExportError, match=str(tmp_path)):
+        load_exported(str(tmp_path))
+
+
+@pytest.mark.parametrize("name", ["cyclegan", "unit"])
+def test_unpaired_export_has_a_to_b_and_b_to_a(tmp_path, real_u8, name):
+    from tfgan_i2i.export import load_exported
+
+    model = build_model(name, image_size=SIZE, load_size=SIZE, ngf=8, ndf=8, init_gain=0.1)
+    path = export_savedmodel(model, str(tmp_path / name))
+    raw = tf.saved_model.load(path)
+    a, b = real_u8
+    for signature, fn, images in (("a_to_b", model.a_to_b, a), ("b_to_a", model.b_to_a, b),
+                                  ("translate", model.a_to_b, a)):
+        got = raw.signatures[signature](image=tf.constant(images))["image"].numpy().astype(int)
+        want = to_uint8(fn(tf.cast(images, tf.float32) / 127.5 - 1)).numpy().astype(int)
+        assert np.abs(got - want).max() <= 1, signature
+    loaded = load_exported(str(tmp_path / name))
+    there, back = loaded.cycle(tf.cast(b, tf.float32) / 127.5 - 1, "BtoA")
+    assert there.shape == back.shape == (len(b), SIZE, SIZE, 3)
+
+
+def test_cli_translate_from_an_exported_savedmodel(exported, tmp_path):
+    from tfgan_i2i.cli import main
+
+    _, path = exported
+    out = tmp_path / "out"
+    assert main(["translate", "--checkpoint", os.path.dirname(path), "--input", os.path.join(sample_dir(), "test"),
+                 "--paired", "--samples", "2", "--out", str(out)]) == 0
+    for suffix in ("sample0", "sample1", "strip", "encoded"):
+        assert (out / f"1_{suffix}.png").is_file(), suffix
+    assert main(["translate", "--checkpoint", os.path.dirname(path), "--input", os.path.join(sample_dir(), "test"),
+                 "--size", str(SIZE * 2), "--out", str(out)]) == 2

@@ -15,6 +15,8 @@ PAIRED_MODELS = ("bicyclegan", "cvae-gan", "clr-gan", "pix2pix", "pix2pix-noise"
 # Unpaired models train on two unaligned domains (trainA/ + trainB/, or a paired folder's halves shuffled apart).
 UNPAIRED_MODELS = ("cyclegan", "unit", "unit-master", "avb-gtn")
 TRAINABLE_MODELS = PAIRED_MODELS + UNPAIRED_MODELS
+# The export under savedmodels/ that `translate` uses when no --checkpoint is given.
+DEFAULT_MODEL = "bicyclegan_facades"
 
 # CLI flag (argparse dest) -> Config field, for the options `train` exposes; unset flags keep the config's value.
 TRAIN_FLAGS = {
@@ -175,8 +177,10 @@ def _add_translate(sub) -> None:
                     "(j < K), NAME_strip.png (input | K outputs) and, for BicycleGAN-family models given --paired "
                     "inputs, NAME_encoded.png (z encoded from the input's B half). Models without a latent code "
                     "(nz = 0) give one output per input.")
-    p.add_argument("--checkpoint", metavar="DIR", required=True,
-                   help="a train --logdir, or its checkpoints/ folder (holding config.json and ckpt-* files)")
+    p.add_argument("--checkpoint", metavar="DIR", default=None,
+                   help="a train --logdir, its checkpoints/ folder (config.json and ckpt-* files), or an exported "
+                        f"SavedModel folder (savedmodels/NAME); default: the shipped {DEFAULT_MODEL} model "
+                        "(facades labels -> photo, 128 px)")
     p.add_argument("--input", metavar="IMG_OR_DIR", required=True,
                    help="an image file, or a folder of .jpg/.jpeg/.png/.bmp images (not searched recursively)")
     p.add_argument("--out", metavar="DIR", required=True, help="output folder (created if missing)")
@@ -221,24 +225,52 @@ def _load_input(path: str, paired: bool, config, size: int):
     return (_resize(halves[config.input_nc][first], size), _resize(halves[config.output_nc][second], size))
 
 
+def shipped_model_dir(name: str | None = None) -> str:
+    """savedmodels/NAME of a source checkout (the exports that ship with the repository)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.join(root, "savedmodels", name or DEFAULT_MODEL)
+
+
+def _load_translator(path: str | None):
+    """A model with translate/sample (and encode): an exported SavedModel, or a checkpoint rebuilt in Keras."""
+    from .export.loaded import load_exported, savedmodel_dir
+    from .training import find_checkpoint_dir, load_for_inference
+
+    if path is None:
+        path = shipped_model_dir()
+        if savedmodel_dir(path) is None:
+            raise UserError(f"no --checkpoint given and the shipped model {path} is missing (it comes with a source "
+                            "checkout of tfgan_i2i); pass --checkpoint RUN_OR_SAVEDMODEL")
+    if savedmodel_dir(path) is not None:
+        model = load_exported(path)
+        model.require_config()
+        return model
+    return load_for_inference(find_checkpoint_dir(path))
+
+
 def _run_translate(args) -> int:
     """`tfgan-i2i translate`."""
     from .data import image_grid, list_images, write_image
-    from .training import find_checkpoint_dir, load_for_inference
 
-    checkpoint_dir = find_checkpoint_dir(args.checkpoint)  # cheap checks first, the model build last
-    if not os.path.exists(args.input):
+    if not os.path.exists(args.input):  # cheap checks first, the model load last
         raise UserError(f"--input {args.input} does not exist; pass an image file or a folder of images")
     inputs = list_images(args.input) if os.path.isdir(args.input) else [args.input]
+    if args.checkpoint is not None and not os.path.isdir(args.checkpoint):
+        raise UserError(f"--checkpoint {args.checkpoint} does not exist; pass a train --logdir or an exported "
+                        "SavedModel folder")
 
     from keras import ops
     from tqdm import tqdm
 
-    model = load_for_inference(checkpoint_dir)
+    model = _load_translator(args.checkpoint)
     config = model.config
     size = args.size or config.image_size
+    exported = not hasattr(model, "train_step")
+    if exported and size != config.image_size:
+        raise UserError(f"an exported model runs only at the size it was exported at ({config.image_size}px); "
+                        f"drop --size {size}")
     if getattr(model, "unpaired", False):
-        return _translate_unpaired(model, inputs, args, size)
+        return _translate_unpaired(model, inputs, args, size, stochastic=not exported)
     if args.direction == "BtoA":
         raise UserError(f"--direction BtoA needs an unpaired model (cyclegan, unit, avb-gtn); {config.model} "
                         f"translates {config.direction} as trained. Drop --direction.")
@@ -270,8 +302,11 @@ def _run_translate(args) -> int:
     return 0
 
 
-def _translate_unpaired(model, inputs, args, size) -> int:
-    """`tfgan-i2i translate` for CycleGAN / UNIT / AVB-GTN: NAME_sample{j}.png, NAME_strip.png, NAME_cycle.png."""
+def _translate_unpaired(model, inputs, args, size, stochastic=True) -> int:
+    """`tfgan-i2i translate` for CycleGAN / UNIT / AVB-GTN: NAME_sample{j}.png, NAME_strip.png, NAME_cycle.png.
+
+    stochastic=False (exports: their a_to_b / b_to_a use the deterministic code) writes one output per input.
+    """
     from keras import ops
     from tqdm import tqdm
 
@@ -280,10 +315,12 @@ def _translate_unpaired(model, inputs, args, size) -> int:
     config = model.config
     direction = args.direction or "AtoB"
     channels = config.input_nc if direction == "AtoB" else config.output_nc
-    stochastic = hasattr(model, "encode") or config.nz > 0  # UNIT/AVB-GTN draw posterior codes; CycleGAN needs nz
+    # UNIT/AVB-GTN draw posterior codes; CycleGAN needs nz > 0
+    stochastic = stochastic and (hasattr(model, "encode") or config.nz > 0)
     k = args.samples if stochastic else 1
     if not stochastic and args.samples > 1:
-        print(f"note: {config.model} has no latent code (nz=0), so it writes one output per input", file=sys.stderr)
+        print(f"note: {config.model} gives one deterministic output per input here (no latent code, or an export)",
+              file=sys.stderr)
     os.makedirs(args.out, exist_ok=True)
     for path in tqdm(inputs, desc=f"translate {direction}", unit="image"):
         name = os.path.splitext(os.path.basename(path))[0]
@@ -385,11 +422,12 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     from .data.images import DataError
+    from .export.loaded import ExportError
     from .training.callbacks import CheckpointError
 
     try:
         return args.func(args)
-    except (UserError, ConfigError, DataError, CheckpointError) as e:
+    except (UserError, ConfigError, DataError, CheckpointError, ExportError) as e:
         print(f"tfgan-i2i {args.command}: error: {e}", file=sys.stderr)
         return 2
 

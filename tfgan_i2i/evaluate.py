@@ -34,51 +34,23 @@ def parse_metrics(metrics) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-class SavedModelSampler:
-    """`sample(images, k, seed)` of an exported SavedModel (uint8 signatures) in the float [-1, 1] convention."""
-
-    def __init__(self, path: str):
-        import tensorflow as tf
-
-        self.path = path
-        self.loaded = tf.saved_model.load(path)
-        if not hasattr(self.loaded, "sample"):
-            raise EvaluationError(f"SavedModel {path} has no `sample` endpoint (a model without a latent code?); "
-                                  "evaluate its checkpoint folder instead")
-        spec = self.loaded.signatures["translate"].structured_input_signature[1]
-        shape = list(spec.values())[0].shape
-        self.image_size, self.input_nc = int(shape[1]), int(shape[3])
-        self.output_nc = None  # read from the first output
-        self.name = os.path.basename(os.path.normpath(path))
-
-    def sample(self, images, k: int = 5, seed: int = 0):
-        """(N, k, H, W, C) float outputs from the SavedModel's uint8 `sample` endpoint."""
-        import tensorflow as tf
-
-        u8 = tf.cast(tf.round((tf.clip_by_value(tf.convert_to_tensor(images, tf.float32), -1, 1) + 1) * 127.5),
-                     tf.uint8)
-        out = self.loaded.sample(u8, tf.constant(k, tf.int32), tf.constant(seed, tf.int32))["images"]
-        return tf.cast(out, tf.float32) / 127.5 - 1.0
-
-
-def _savedmodel_dir(path: str) -> str | None:
-    """`path` or its highest-numbered version folder when it holds a saved_model.pb, else None."""
-    if os.path.isfile(os.path.join(path, "saved_model.pb")):
-        return path
-    versions = [d for d in os.listdir(path) if d.isdigit() and os.path.isfile(os.path.join(path, d, "saved_model.pb"))]
-    return os.path.join(path, max(versions, key=int)) if versions else None
-
-
 def load_sampler(checkpoint: str):
     """(sampler, info) for a training logdir / checkpoint folder (full model) or an exported SavedModel folder."""
     if not os.path.isdir(checkpoint):
         raise EvaluationError(f"--checkpoint {checkpoint} does not exist; pass a train --logdir, its checkpoints/ "
                               "folder or an exported SavedModel folder")
-    saved = _savedmodel_dir(checkpoint)
+    from .export.loaded import ExportedModel, savedmodel_dir
+
+    saved = savedmodel_dir(checkpoint)
     if saved is not None:
-        sampler = SavedModelSampler(saved)
+        sampler = ExportedModel(saved)
+        if not hasattr(sampler.loaded, "sample"):
+            raise EvaluationError(f"SavedModel {saved} has no `sample` endpoint (a model without a latent code?); "
+                                  "evaluate its checkpoint folder instead")
+        c = sampler.config  # None for exports without config.json: direction and output channels then default
         return sampler, {"kind": "savedmodel", "path": saved, "image_size": sampler.image_size,
-                         "input_nc": sampler.input_nc, "output_nc": None, "direction": None, "model": sampler.name}
+                         "input_nc": sampler.input_nc, "output_nc": c.output_nc if c else None,
+                         "direction": c.direction if c else None, "model": c.model if c else sampler.name}
     from .training import load_for_inference
 
     model = load_for_inference(checkpoint)
@@ -282,5 +254,5 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
-__all__ = ["evaluate", "parse_metrics", "check_weights", "load_sampler", "SavedModelSampler", "markdown_report",
+__all__ = ["evaluate", "parse_metrics", "check_weights", "load_sampler", "markdown_report",
            "write_report", "EvaluationCallback", "EvaluationError", "METRICS", "PROTOCOLS"]

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from .savedmodel import export_savedmodel, to_uint8
+from .savedmodel import export_savedmodel, serving_functions
 from .tflite import FORMATS as TFLITE_FORMATS
 from .tflite import convert, parity
 
@@ -32,8 +32,8 @@ def export_all(model, out_dir: str, formats, test_images_u8: np.ndarray, calibra
     """
     savedmodel = export_savedmodel(model, out_dir, version)
     n = len(test_images_u8)
-    z = tf.zeros((n, model.config.nz)) if model.config.nz else None
-    reference = to_uint8(model.generate(tf.cast(test_images_u8, tf.float32) / 127.5 - 1.0, z)).numpy()
+    translate, _ = serving_functions(model)["translate"]  # run eagerly: the Keras model's own output
+    reference = translate(tf.convert_to_tensor(test_images_u8, tf.uint8))["image"].numpy()
     name = os.path.basename(os.path.normpath(out_dir))
     report = {"savedmodel": savedmodel, "model": model.config.model, "image_size": model.config.image_size,
               "test_images": n, "tflite": []}

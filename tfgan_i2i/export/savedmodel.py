@@ -5,6 +5,9 @@ Signatures (images are uint8 [0, 255], NHWC, any batch size, the model's spatial
   translate_z(image, z) -> {"image"}                 z float32 (batch, nz); models with a latent code
   sample(image, k, seed) -> {"images"}               (batch, k, H, W, C) from k codes drawn with seed
   encode(image) -> {"mu", "logvar"}                  output-domain image -> q(z | B); models with an encoder
+  a_to_b(image), b_to_a(image) -> {"image"}          unpaired models (CycleGAN, UNIT, AVB-GTN); translate = a_to_b
+The model's config is written beside the version folders (NAME/config.json) so `load_exported` (and
+`tfgan-i2i translate`) know its direction, channels and latent size; TF Serving ignores the file.
 Dropout and batch norm run in inference mode: the references' exported outputs were wrong because of
 train-mode dropout / batch statistics.
 """
@@ -14,6 +17,10 @@ import os
 
 import keras
 import tensorflow as tf
+
+from ..models.base import latent_codes
+
+CONFIG_FILE = "config.json"  # the model's Config, beside the version folders
 
 
 def to_float(image_u8):
@@ -26,8 +33,27 @@ def to_uint8(image):
     return tf.cast(tf.round((tf.clip_by_value(tf.cast(image, tf.float32), -1.0, 1.0) + 1.0) * 127.5), tf.uint8)
 
 
+def _unpaired_functions(model) -> dict:
+    """a_to_b / b_to_a (deterministic codes) for CycleGAN, UNIT and AVB-GTN; translate is a_to_b."""
+    c = model.config
+    spec = {d: tf.TensorSpec([None, c.image_size, c.image_size, n], tf.uint8, name="image")
+            for d, n in (("AtoB", c.input_nc), ("BtoA", c.output_nc))}
+    z_zero = (lambda image: tf.zeros([tf.shape(image)[0], c.nz])) if c.nz else (lambda image: None)
+
+    def a_to_b(image):
+        return {"image": to_uint8(model.a_to_b(to_float(image), z_zero(image)))}
+
+    def b_to_a(image):
+        return {"image": to_uint8(model.b_to_a(to_float(image), z_zero(image)))}
+
+    return {"translate": (a_to_b, [spec["AtoB"]]), "a_to_b": (a_to_b, [spec["AtoB"]]),
+            "b_to_a": (b_to_a, [spec["BtoA"]])}
+
+
 def serving_functions(model) -> dict:
     """{signature name: (fn, input_signature)} for a translation model (see the module docstring)."""
+    if getattr(model, "unpaired", False):
+        return _unpaired_functions(model)
     c = model.config
     size, nz = c.image_size, c.nz
     image_a = tf.TensorSpec([None, size, size, c.input_nc], tf.uint8, name="image")
@@ -46,7 +72,7 @@ def serving_functions(model) -> dict:
 
         def sample(image, k, seed):
             n = tf.shape(image)[0]
-            zs = tf.random.stateless_normal([k, nz], seed=tf.stack([seed, 0]))
+            zs = latent_codes(k, nz, seed)
             images = tf.repeat(image, k, axis=0)           # (n*k, ...): input i, codes 0..k-1
             codes = tf.tile(zs, [n, 1])
             out = to_uint8(generate(images, codes))
@@ -81,6 +107,7 @@ def export_savedmodel(model, out_dir: str, version: int = 1) -> str:
     tmp = f"{path}.tmp-{os.getpid()}"
     os.makedirs(out_dir, exist_ok=True)
     archive.write_out(tmp, verbose=False)
+    model.config.save(os.path.join(out_dir, CONFIG_FILE))
     if os.path.isdir(path):
         old = f"{path}.old-{os.getpid()}"
         os.replace(path, old)

@@ -10,6 +10,11 @@ from ..config import Config
 from ..networks import conv_encoder, patch_discriminator, resnet_encoder, resnet_generator, unet_generator
 
 
+def latent_codes(k, nz: int, seed):
+    """The k codes (k, nz) that `sample(images, k, seed)` uses: the same in the Keras models and their exports."""
+    return tf.random.stateless_normal([k, nz], seed=tf.stack([tf.cast(seed, tf.int32), 0]))
+
+
 def build_generator(c: Config, name: str = "G") -> keras.Model:
     """G(A, z) -> B from the config (U-Net or ResNet, z where_add input|all)."""
     common = dict(input_nc=c.input_nc, output_nc=c.output_nc, nz=c.nz, ngf=c.ngf, norm=c.norm,
@@ -171,7 +176,7 @@ class TranslationGAN(keras.Model):
         n = ops.shape(images)[0]
         if self.config.nz == 0:
             return ops.repeat(self.generate(images)[:, None], k, axis=1)
-        zs = keras.random.normal((k, self.config.nz), seed=seed)
+        zs = latent_codes(k, self.config.nz, seed)  # the same codes as an exported SavedModel's `sample`
         return ops.stack([self.generate(images, ops.tile(zs[j:j + 1], (n, 1))) for j in range(k)], axis=1)
 
     def call(self, images, training=False):

@@ -6,6 +6,7 @@ from keras import ops
 
 from .. import losses as L
 from ..networks import patch_discriminator, resnet_generator
+from .base import latent_codes
 from .image_pool import ImagePool
 from .unpaired import UnpairedGAN
 
@@ -63,7 +64,7 @@ class CycleGAN(UnpairedGAN):
         if self.config.nz == 0:
             return ops.repeat(self.translate(images, direction=direction)[:, None], k, axis=1)
         n = ops.shape(images)[0]
-        zs = tf.random.stateless_normal((k, self.config.nz), seed=[seed, 0])
+        zs = latent_codes(k, self.config.nz, seed)
         return ops.stack([self.translate(images, ops.tile(zs[j:j + 1], (n, 1)), direction) for j in range(k)],
                          axis=1)
 

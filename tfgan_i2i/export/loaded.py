@@ -1,0 +1,93 @@
+"""Use an exported SavedModel like the Keras model it came from: float [-1, 1] images in and out.
+
+`load_exported(path)` reads `path` (an export folder NAME/ with version folders, or one version folder) and its
+config.json, and returns an `ExportedModel` with `translate`, `sample` and (when exported) `encode`, or
+`a_to_b` / `b_to_a` / `cycle` for unpaired models, so `tfgan-i2i translate` and `evaluate` run from a shipped
+model without its training checkpoint.
+"""
+from __future__ import annotations
+
+import os
+
+import tensorflow as tf
+
+from ..config import Config
+from .savedmodel import CONFIG_FILE, to_uint8
+
+
+class ExportError(ValueError):
+    """A folder is not a usable export; the message names it and the fix."""
+
+
+def savedmodel_dir(path: str) -> str | None:
+    """`path` when it holds a saved_model.pb, else its highest-numbered version folder that does, else None."""
+    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+        return path
+    if not os.path.isdir(path):
+        return None
+    versions = [d for d in os.listdir(path) if d.isdigit() and os.path.isfile(os.path.join(path, d, "saved_model.pb"))]
+    return os.path.join(path, max(versions, key=int)) if versions else None
+
+
+class ExportedModel:
+    """A SavedModel written by `export_savedmodel`, behind the Keras models' float API."""
+
+    def __init__(self, path: str):
+        self.path = savedmodel_dir(path)
+        if self.path is None:
+            raise ExportError(f"{path} holds no SavedModel (no saved_model.pb in it or in a version folder such as "
+                              f"{os.path.join(path, '1')}); export one with: tfgan-i2i export --checkpoint RUN --out {path}")
+        self.loaded = tf.saved_model.load(self.path)
+        config_file = os.path.join(os.path.dirname(os.path.normpath(self.path)), CONFIG_FILE)
+        self.config = Config.load(config_file) if os.path.isfile(config_file) else None
+        self.unpaired = hasattr(self.loaded, "a_to_b")
+        spec = list(self.loaded.signatures["translate"].structured_input_signature[1].values())[0]
+        self.image_size, self.input_nc = int(spec.shape[1]), int(spec.shape[3])
+        self.name = os.path.basename(os.path.dirname(os.path.normpath(self.path)))
+        if hasattr(self.loaded, "encode"):
+            self.encode = self._encode  # only models exported with an encoder have `encode`, as in Keras
+
+    def require_config(self) -> Config:
+        """The model's Config (from NAME/config.json); a clear error for exports that lack it."""
+        if self.config is None:
+            raise ExportError(f"{self.path} has no {CONFIG_FILE} beside it, so its direction and channels are "
+                              "unknown; re-export it with tfgan-i2i export (which writes the file)")
+        return self.config
+
+    def _call(self, endpoint: str, *args):
+        return tf.cast(getattr(self.loaded, endpoint)(*args)["image"], tf.float32) / 127.5 - 1.0
+
+    def translate(self, images, z=None, direction: str = "AtoB"):
+        """G(images, z) in [-1, 1]; z None = the zero code (the prior's mode); direction for unpaired models."""
+        images = to_uint8(tf.convert_to_tensor(images, tf.float32))
+        if self.unpaired:
+            return self._call("a_to_b" if direction == "AtoB" else "b_to_a", images)
+        if z is None:
+            return self._call("translate", images)
+        return self._call("translate_z", images, tf.convert_to_tensor(z, tf.float32))
+
+    def sample(self, images, k: int = 5, seed: int = 0, direction: str = "AtoB"):
+        """(N, k, H, W, C): k outputs per input from the k codes of `seed` (k copies where there is no code)."""
+        if not hasattr(self.loaded, "sample"):
+            return tf.repeat(self.translate(images, direction=direction)[:, None], k, axis=1)
+        u8 = to_uint8(tf.convert_to_tensor(images, tf.float32))
+        out = self.loaded.sample(u8, tf.constant(k, tf.int32), tf.constant(seed, tf.int32))["images"]
+        return tf.cast(out, tf.float32) / 127.5 - 1.0
+
+    def cycle(self, images, direction: str = "AtoB"):
+        """(translation, reconstruction) of an unpaired model, as UnpairedGAN.cycle."""
+        there = self.translate(images, direction=direction)
+        return there, self.translate(there, direction="BtoA" if direction == "AtoB" else "AtoB")
+
+    def _encode(self, images):
+        """(mu, logvar) of q(z | B) for output-domain images in [-1, 1]."""
+        out = self.loaded.encode(to_uint8(tf.convert_to_tensor(images, tf.float32)))
+        return out["mu"], out["logvar"]
+
+
+def load_exported(path: str) -> ExportedModel:
+    """The SavedModel export at `path` (NAME/ or NAME/<version>/) as an ExportedModel."""
+    return ExportedModel(path)
+
+
+__all__ = ["ExportedModel", "ExportError", "load_exported", "savedmodel_dir"]
