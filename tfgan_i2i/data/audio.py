@@ -1,0 +1,162 @@
+"""Instrument domains of audio files as tf.data pipelines of spectrogram images, for the unpaired audio models.
+
+Folder layouts, found under `root` for an instrument such as "violin":
+
+* generic: `root/violin/` (any depth below it);
+* IRMAS training data: `root/vio/` (the IRMAS three-letter class folders: cel cla flu gac gel org pia sax tru vio voi);
+* or pass instrument=None to use every audio file below `root` itself (a folder that is one domain).
+
+Files are decoded once (mono, at config.sample_rate) and kept in memory (training sets are small: IRMAS violin is
+580 files of 3 s, ~110 MB of float32). Each example is a random crop of config.crop_length(crop_frames) samples
+of one file, turned into a float32 (crop_frames, config.bins, config.channels) image in [-1, 1] by `to_image`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from ..audio.io import AUDIO_EXTENSIONS, AudioError, read_audio
+from ..audio.stft import SpectrogramConfig, to_image
+from .images import natural_sorted
+
+logger = logging.getLogger("tfgan_i2i.data")
+
+# IRMAS class folder codes (Bosch et al. 2012), so `instrument="violin"` also finds `vio/`.
+IRMAS_CODES = {
+    "cello": "cel", "clarinet": "cla", "flute": "flu", "acoustic_guitar": "gac", "electric_guitar": "gel",
+    "organ": "org", "piano": "pia", "saxophone": "sax", "trumpet": "tru", "violin": "vio", "voice": "voi",
+}
+
+
+def list_audio(folder: str) -> list[str]:
+    """Every wav/flac/ogg/mp3 file at any depth below `folder` (hidden files and folders skipped), natural order."""
+    found = []
+    for parent, dirs, names in os.walk(folder, followlinks=True):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]  # e.g. .ipynb_checkpoints, macOS ._ forks
+        found += [os.path.join(parent, n) for n in names
+                  if not n.startswith(".") and n.lower().endswith(AUDIO_EXTENSIONS)]
+    return natural_sorted(found)
+
+
+def audio_domain_files(root: str, instrument: str | None = None) -> tuple[str, ...]:
+    """The audio files of one instrument domain under `root` (see the module doc for the layouts)."""
+    root = os.fspath(root)
+    if not os.path.isdir(root):
+        raise AudioError(f"Audio folder not found: {root!r}; check the path.")
+    if instrument is None:
+        folders = [root]
+    else:
+        names = [instrument] + ([IRMAS_CODES[instrument]] if instrument in IRMAS_CODES else [])
+        folders = [os.path.join(root, n) for n in names if os.path.isdir(os.path.join(root, n))]
+        if not folders:
+            raise AudioError(
+                f"No {instrument!r} folder in {root!r}: expected {' or '.join(os.path.join(root, n) for n in names)}"
+                f"{os.sep} holding {'/'.join(AUDIO_EXTENSIONS)} files (the generic layout"
+                f"{', or the IRMAS training layout' if len(names) > 1 else ''}), or pass the domain folder itself."
+            )
+    files = [f for folder in folders for f in list_audio(folder)]
+    if not files:
+        raise AudioError(f"No audio files below {' or '.join(repr(f) for f in folders)}: expected "
+                         f"{'/'.join(AUDIO_EXTENSIONS)} files (subfolders are searched).")
+    return tuple(files)
+
+
+def load_waves(files, sample_rate: int = 16000, min_samples: int = 1) -> list[np.ndarray]:
+    """Decode files to mono float32 waves at sample_rate; files shorter than min_samples are skipped with a
+    warning (one short file should not stop a training run), and an AudioError is raised if none is left."""
+    files = list(files)
+    if not files:
+        raise AudioError("No audio files given: pass the files of a domain, e.g. from audio_domain_files(root, "
+                         "'violin').")
+    waves, short = [], []
+    for path in files:
+        wave = read_audio(path, sample_rate=sample_rate, mono=True)
+        if wave.shape[0] >= min_samples:
+            waves.append(wave)
+        else:
+            short.append(path)
+    if short:
+        logger.warning("tfgan_i2i.data: skipped %d audio file(s) shorter than %d samples (%.2f s), e.g. %r",
+                       len(short), min_samples, min_samples / sample_rate, short[0])
+    if not waves:
+        raise AudioError(f"All {len(short)} audio file(s) are shorter than one crop of {min_samples} samples "
+                         f"({min_samples / sample_rate:.2f} s), e.g. {short[0]!r}: use longer recordings or lower "
+                         "crop_frames.")
+    return waves
+
+
+def _crops(waves: list[np.ndarray], config: SpectrogramConfig, crop_frames: int, seed: int | None,
+           shuffle: bool) -> tf.data.Dataset:
+    """An endless dataset of spectrogram images of random crops, one file at a time in (re)shuffled order."""
+    size = config.crop_length(crop_frames)
+    lengths = np.array([w.shape[0] for w in waves], np.int64)
+    flat = tf.constant(np.concatenate(waves))  # one buffer: crops are slices at per-file offsets
+    offsets = tf.constant(np.concatenate([[0], np.cumsum(lengths)[:-1]]), tf.int64)
+    lengths = tf.constant(lengths)
+    index = tf.data.Dataset.range(len(waves))
+    if shuffle:
+        index = index.shuffle(len(waves), seed=seed, reshuffle_each_iteration=True)
+    seeds = tf.data.Dataset.random(seed=None if seed is None else seed + 7, rerandomize_each_iteration=True)
+
+    def crop(i, pair_seed):
+        shift = tf.random.stateless_uniform([], pair_seed, minval=0, maxval=lengths[i] - size + 1, dtype=tf.int64)
+        wave = tf.slice(flat, [offsets[i] + shift], [size])
+        return tf.ensure_shape(to_image(wave, config), [crop_frames, config.bins, config.channels])
+
+    return tf.data.Dataset.zip((index.repeat(), seeds.batch(2))).map(crop, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _check(config: SpectrogramConfig, crop_frames: int, batch_size: int) -> int:
+    """Validate the shared arguments; returns the crop length in samples."""
+    if not (isinstance(batch_size, int) and batch_size >= 1):
+        raise ValueError(f"batch_size={batch_size} must be an integer >= 1")
+    if not isinstance(crop_frames, int):
+        raise ValueError(f"crop_frames={crop_frames} must be an integer")
+    return config.crop_length(crop_frames)
+
+
+def _finish(ds: tf.data.Dataset, epoch: int, batch_size: int, repeat: bool, drop_remainder: bool):
+    """Cut an endless example stream to `epoch` examples (unless repeat), batch it and prefetch."""
+    if not repeat:
+        ds = ds.take(epoch)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def audio_dataset(files, config: SpectrogramConfig = SpectrogramConfig(), crop_frames: int = 128,
+                  batch_size: int = 1, seed: int | None = None, shuffle: bool = True, repeat: bool = False,
+                  drop_remainder: bool = True) -> tf.data.Dataset:
+    """Batches (batch, crop_frames, config.bins, config.channels) float32 in [-1, 1] of random crops of `files`.
+
+    An epoch (repeat=False) is one crop per file, in an order reshuffled every epoch (shuffle=True); crop offsets
+    are random either way. A seed makes the whole stream repeatable.
+    """
+    size = _check(config, crop_frames, batch_size)
+    waves = load_waves(files, config.sample_rate, size)
+    ds = _crops(waves, config, crop_frames, seed, shuffle)
+    return _finish(ds, len(waves), batch_size, repeat, drop_remainder)
+
+
+def unpaired_audio_dataset(violin_files, piano_files, config: SpectrogramConfig = SpectrogramConfig(),
+                           crop_frames: int = 128, batch_size: int = 1, seed: int | None = None,
+                           shuffle: bool = True, repeat: bool = False, drop_remainder: bool = True) -> tf.data.Dataset:
+    """Unaligned (A, B) batches of spectrogram crops: A from `violin_files`, B from `piano_files` (any two domains).
+
+    Each domain is cropped and shuffled on its own (different seeds), like `unpaired_dataset`, so even the
+    time-aligned rendered pairs never travel together. An epoch (repeat=False) is max(len(A), len(B)) examples;
+    the smaller domain cycles.
+    """
+    size = _check(config, crop_frames, batch_size)
+    domains, counts = [], []
+    for i, files in enumerate((violin_files, piano_files)):
+        waves = load_waves(files, config.sample_rate, size)
+        counts.append(len(waves))
+        domains.append(_crops(waves, config, crop_frames, None if seed is None else seed + 1000 * (i + 1), shuffle))
+    return _finish(tf.data.Dataset.zip(tuple(domains)), max(counts), batch_size, repeat, drop_remainder)
+
+
+__all__ = ["IRMAS_CODES", "audio_dataset", "audio_domain_files", "list_audio", "load_waves",
+           "unpaired_audio_dataset"]
