@@ -132,3 +132,21 @@ def test_model_from_config_round_trip():
 def test_bicyclegan_rejects_nz_zero():
     with pytest.raises(ValueError, match="nz >= 1"):
         tiny("bicyclegan", nz=0)
+
+
+def test_bicyclegan_trains_under_mixed_bfloat16():
+    # the reparameterisation noise must follow mu's dtype (bfloat16 here), or the step fails with a dtype mismatch
+    import keras
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = tiny("bicyclegan")
+        model.compile()
+        before = snapshot(model)
+        history = model.fit(tf.data.Dataset.from_tensors(batch()).repeat(2), verbose=0)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
+    after = snapshot(model)
+    for name in ("G", "E", "D", "D2"):
+        assert any(not np.array_equal(x, y) for x, y in zip(before[name], after[name])), name

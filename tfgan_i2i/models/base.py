@@ -140,8 +140,8 @@ class TranslationGAN(keras.Model):
         return keras.random.normal((n, self.config.nz), seed=seed)
 
     def normal_like(self, x):
-        """eps ~ N(0, I) shaped like x, from the model's seed stream (reparameterisation noise)."""
-        return self._stream_normal(ops.shape(x))
+        """eps ~ N(0, I) shaped like x and of its dtype (bfloat16 under mixed precision), from the seed stream."""
+        return ops.cast(self._stream_normal(ops.shape(x)), x.dtype)
 
     def _stream_normal(self, shape):
         """N(0, I) from the model's seed stream, different on every replica of a distribution strategy.
