@@ -1,14 +1,18 @@
-"""Speed and memory benchmark: training step time and generator inference latency per model and size.
+"""Speed and memory benchmark: training step time, inference latency, FLOPs and input-pipeline stalls per model.
 
-    python -m bench.run --models bicyclegan,pix2pix --sizes 128,256 --out bench/results/speed.json
+    python -m bench.run --models bicyclegan,pix2pix,cyclegan --sizes 128,256 --precision float32,mixed_bfloat16 \\
+        --only-reference --pipeline pix2pix:256,bicyclegan:256 --out bench/results/speed.json
+    python -m bench.report --results bench/results/speed.json --out bench/README.md
 
-Each (model, size, precision) runs in its own subprocess so peak memory is per configuration. Training uses the
-reference architectures and batch sizes (BicycleGAN batch 2, pix2pix batch 1) on random tensors already in
-memory (convolution cost does not depend on the data), like the reference figures in ../shared/REFERENCE.md:
-median of --steps steps after --warmup warm-up steps; the first call (tracing) is reported separately.
-Inference: one image through G from Keras, from the exported SavedModel and from TFLite (LiteRT), median of
---infer-runs calls. Threads: TF intra-op/inter-op set by --intra/--inter (default: the core count and 1).
-Benchmark only on an otherwise idle machine: on 2 cores a second busy process makes a step 2-7x slower.
+Each (model, size, precision) runs in its own subprocess (bench.speed), so peak memory is per configuration:
+training step time (median, min and max of --steps steps after --warmup; the first call, tracing, separately),
+images/s, peak RSS, generator inference latency (Keras; for float32 also SavedModel and TFLite fp32/fp16/int8),
+FLOPs per step and per image (bench.flops) with the achieved GFLOP/s and fraction of the machine's peak
+(bench.machine), and the losses of the timed steps (so mixed_bfloat16 can be compared with float32). Each
+--pipeline MODEL:SIZE runs bench.pipeline: step time fed by JPEG decoding vs. by data in memory. The reference
+figures (bench.reference) are from ../shared/REFERENCE.md. Threads: TF intra-op / inter-op set by --intra /
+--inter (default: the core count and 1). The CPU time other processes used during each configuration is
+recorded: benchmark only on an otherwise idle machine (on 2 cores a second busy process makes a step 2-7x slower).
 """
 from __future__ import annotations
 
@@ -16,131 +20,164 @@ import argparse
 import json
 import os
 import platform
-import statistics
+import shlex
 import subprocess
 import sys
-import tempfile
 import time
 
-REFERENCE_S_PER_STEP = {("bicyclegan", 256): 3.62, ("bicyclegan", 128): 1.42, ("pix2pix", 256): 1.24}
-REFERENCE_INFER_S = {("bicyclegan", 256): 0.18, ("bicyclegan", 128): 0.070, ("pix2pix", 256): 0.156}
+from . import machine
+from .reference import REFERENCE_S_PER_STEP, reference_for
+
+EXPORT_BACKENDS = ("savedmodel", "tflite", "tflite-fp16", "tflite-int8")
 
 
-def _median_time(fn, runs):
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), times
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", default="bicyclegan,pix2pix,cyclegan", help="comma-separated preset names")
+    p.add_argument("--sizes", default="128,256", help="comma-separated image sizes")
+    p.add_argument("--precision", default="float32", help="comma-separated: float32, mixed_bfloat16")
+    p.add_argument("--only-reference", action="store_true",
+                   help="run only the (model, size) pairs that have reference figures")
+    p.add_argument("--steps", type=int, default=20, help="timed training steps per configuration")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps after the first (tracing) call")
+    p.add_argument("--infer-runs", type=int, default=20, help="timed calls per inference backend")
+    p.add_argument("--intra", type=int, default=os.cpu_count(), help="TF intra-op threads")
+    p.add_argument("--inter", type=int, default=1, help="TF inter-op threads")
+    p.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto",
+                   help="XLA for the train step; auto = Keras's rule (on with a GPU, off on CPU)")
+    p.add_argument("--fma-units", type=int, default=machine.DEFAULT_FMA_UNITS,
+                   help="vector FMA units per core assumed for the FP32 peak")
+    p.add_argument("--pipeline", default="pix2pix:256",
+                   help="comma-separated MODEL:SIZE for the input-pipeline stall check, or 'none'")
+    p.add_argument("--no-export", action="store_true", help="skip the SavedModel/TFLite latencies")
+    p.add_argument("--no-flops", action="store_true", help="skip the FLOP counts")
+    p.add_argument("--out", default="bench/results/speed.json")
+    p.add_argument("--one", help=argparse.SUPPRESS)  # internal: MODEL:SIZE:PRECISION in this process
+    p.add_argument("--one-pipeline", help=argparse.SUPPRESS)  # internal: MODEL:SIZE in this process
+    return p.parse_args(argv)
 
 
-def measure(model_name: str, size: int, precision: str, args) -> dict:
-    """One configuration, in this process: step times, inference latencies, peak RSS."""
-    import resource
+def child_options(args) -> list[str]:
+    """The options a child process needs to measure one configuration the way the parent was asked to."""
+    return ["--steps", str(args.steps), "--warmup", str(args.warmup), "--infer-runs", str(args.infer_runs),
+            "--intra", str(args.intra), "--inter", str(args.inter), "--jit-compile", args.jit_compile,
+            *(["--no-export"] if args.no_export else []), *(["--no-flops"] if args.no_flops else [])]
 
-    import numpy as np
-    import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(args.intra)
-    tf.config.threading.set_inter_op_parallelism_threads(args.inter)
-    import keras
-
-    if precision != "float32":
-        keras.mixed_precision.set_global_policy(precision)
-    from tfgan_i2i.config import preset
-    from tfgan_i2i.export import convert_tflite, export_savedmodel
-    from tfgan_i2i.export.tflite import interpreter
-    from tfgan_i2i.models import build_model
-
-    config = preset(model_name, image_size=size, load_size=size, input_nc=3, output_nc=3)
-    model = build_model(config)
-    model.compile()
-    rng = np.random.default_rng(0)
-    batch = [rng.uniform(-1, 1, (config.batch_size, size, size, 3)).astype("float32") for _ in range(2)]
-    data = tf.data.Dataset.from_tensors(tuple(batch)).repeat()
-    iterator = iter(data)
-    model.make_train_function()
-    step = model.train_function
-
-    t = time.perf_counter()
-    step(iterator)
-    trace_s = time.perf_counter() - t
-    for _ in range(args.warmup):
-        step(iterator)
-    median, times = _median_time(lambda: [v.numpy() for v in step(iterator).values()], args.steps)
-
-    image = batch[0][:1]
-    z = tf.zeros((1, config.nz)) if config.nz else None
-    keras_fn = tf.function(lambda x: model.generate(x, z, training=False))
-    keras_fn(image)
-    keras_s, _ = _median_time(lambda: keras_fn(image).numpy(), args.infer_runs)
-    result = {
-        "model": model_name, "size": size, "precision": precision, "batch_size": config.batch_size,
-        "params_G": model.G.count_params(), "trace_s": trace_s, "step_s_median": median,
-        "step_s_min": min(times), "step_s_max": max(times), "images_per_s": config.batch_size / median,
-        "infer_keras_s": keras_s,
-    }
-    if precision == "float32" and not args.no_export:
-        with tempfile.TemporaryDirectory() as tmp:
-            sm_path = export_savedmodel(model, os.path.join(tmp, "m"))
-            translate = tf.saved_model.load(sm_path).signatures["translate"]
-            u8 = tf.constant(((image + 1) * 127.5).astype("uint8"))
-            translate(image=u8)
-            result["infer_savedmodel_s"], _ = _median_time(lambda: translate(image=u8)["image"].numpy(), args.infer_runs)
-            for fmt in ("tflite", "tflite-fp16", "tflite-int8"):
-                runner = interpreter(convert_tflite(sm_path, os.path.join(tmp, f"m.{fmt}"), fmt)).get_signature_runner(
-                    "translate")
-                runner(image=u8.numpy())
-                result[f"infer_{fmt}_s"], _ = _median_time(lambda: runner(image=u8.numpy()), args.infer_runs)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    ref = REFERENCE_S_PER_STEP.get((model_name, size))
-    if ref:
-        result["reference_step_s"] = ref
-        result["speedup_vs_reference"] = ref / median
+def run_child(options: list[str], what: dict) -> dict:
+    """Run `python -m bench.run <options>` and return its result (the last stdout line), with the wall time and
+    the CPU seconds other processes used meanwhile; on failure `what` with the error."""
+    busy0, children0, self0, t0 = (machine.busy_cpu_seconds(), machine.children_cpu_seconds(), time.process_time(),
+                                   time.perf_counter())
+    out = subprocess.run([sys.executable, "-m", "bench.run", *options], capture_output=True, text=True,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    wall = time.perf_counter() - t0
+    busy1 = machine.busy_cpu_seconds()
+    if out.returncode != 0:
+        print(out.stderr[-3000:], file=sys.stderr)
+        return {**what, "error": (out.stderr.strip().splitlines() or ["unknown error"])[-1]}
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["wall_s"] = wall
+    if busy0 is not None and busy1 is not None:
+        own = machine.children_cpu_seconds() - children0 + time.process_time() - self0
+        result["other_cpu_s"] = max(0.0, busy1 - busy0 - own)
+        result["other_cpu_cores"] = result["other_cpu_s"] / wall  # mean number of cores busy with other work
     return result
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", default="bicyclegan,pix2pix")
-    p.add_argument("--sizes", default="128,256")
-    p.add_argument("--precision", default="float32", help="comma-separated: float32, mixed_bfloat16")
-    p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--infer-runs", type=int, default=20)
-    p.add_argument("--intra", type=int, default=os.cpu_count())
-    p.add_argument("--inter", type=int, default=1)
-    p.add_argument("--no-export", action="store_true", help="skip the SavedModel/TFLite latencies")
-    p.add_argument("--out", default="bench/results/speed.json")
-    p.add_argument("--one", help=argparse.SUPPRESS)  # internal: MODEL:SIZE:PRECISION in this process
-    args = p.parse_args(argv)
-    if args.one:
-        name, size, precision = args.one.split(":")
-        print(json.dumps(measure(name, int(size), precision, args)))
-        return
-    results = []
-    for name in args.models.split(","):
-        for size in map(int, args.sizes.split(",")):
-            for precision in args.precision.split(","):
-                cmd = [sys.executable, "-m", "bench.run", "--one", f"{name}:{size}:{precision}",
-                       "--steps", str(args.steps), "--warmup", str(args.warmup), "--infer-runs", str(args.infer_runs),
-                       "--intra", str(args.intra), "--inter", str(args.inter), *(["--no-export"] if args.no_export else [])]
-                out = subprocess.run(cmd, capture_output=True, text=True,
-                                     env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-                if out.returncode != 0:
-                    print(out.stderr[-2000:], file=sys.stderr)
-                    continue
-                results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-                print(json.dumps(results[-1]))
+def add_derived(result: dict, peak: dict) -> dict:
+    """Achieved GFLOP/s, fraction of peak, and speed-ups / memory against the reference, where the inputs exist."""
+    if "error" in result:
+        return result
+    peak_gflops = machine.peak_for(result["precision"], peak)
+    step_s = result["step_s_median"]
+    if "train_gflop" in result:
+        result["train_gflops_per_s"] = result["train_gflop"] / step_s
+        if peak_gflops:
+            result["peak_gflops"] = peak_gflops
+            result["train_peak_fraction"] = result["train_gflops_per_s"] / peak_gflops
+    exported = {b: result[f"infer_{b}_s"] for b in EXPORT_BACKENDS if f"infer_{b}_s" in result}
+    if exported:
+        result["infer_best_export"] = min(exported, key=exported.get)
+        result["infer_best_export_s"] = exported[result["infer_best_export"]]
+    if "infer_gflop" in result and peak_gflops:
+        best = result.get("infer_best_export_s", result["infer_keras_s"])
+        result["infer_peak_fraction"] = result["infer_gflop"] / best / peak_gflops
+    ref = reference_for(result["model"], result["size"])
+    if "step_s" in ref:
+        result["reference_step_s"] = ref["step_s"]
+        result["speedup_vs_reference"] = ref["step_s"] / step_s
+    if "infer_s" in ref:
+        result["reference_infer_s"] = ref["infer_s"]
+        result["infer_speedup_vs_reference"] = ref["infer_s"] / result.get("infer_best_export_s",
+                                                                           result["infer_keras_s"])
+    if "peak_rss_gb" in ref:
+        result["reference_peak_rss_gb"] = ref["peak_rss_gb"]
+    return result
+
+
+def configurations(args) -> list[tuple[str, int, str]]:
+    """(model, size, precision) triples to run, in order."""
+    triples = [(m, s, p) for m in args.models.split(",") for s in map(int, args.sizes.split(","))
+               for p in args.precision.split(",")]
+    if args.only_reference:
+        triples = [t for t in triples if (t[0], t[1]) in REFERENCE_S_PER_STEP]
+    return triples
+
+
+def meta(args, argv, described: dict) -> dict:
+    """What the results were measured on and with (stored in the results file, shown by bench.report)."""
+    import keras
     import tensorflow as tf
 
-    meta = {"date": time.strftime("%Y-%m-%d"), "tf": tf.__version__, "machine": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(), "intra_op_threads": args.intra, "inter_op_threads": args.inter,
-            "command": "python -m bench.run " + " ".join(argv or sys.argv[1:])}
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"), "tf": tf.__version__, "keras": keras.__version__,
+        "python": platform.python_version(), "platform": platform.platform(), "machine": described,
+        "intra_op_threads": args.intra, "inter_op_threads": args.inter, "jit_compile": args.jit_compile,
+        "steps": args.steps, "warmup": args.warmup, "infer_runs": args.infer_runs,
+        "command": "python -m bench.run " + shlex.join(sys.argv[1:] if argv is None else argv),
+    }
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.one or args.one_pipeline:  # child process: measure one thing, print it as the last line
+        if args.one:
+            from .speed import measure
+
+            name, size, precision = args.one.split(":")
+            print(json.dumps(measure(name, int(size), precision, args)))
+        else:
+            from .pipeline import measure_pipeline
+
+            name, size = args.one_pipeline.split(":")
+            print(json.dumps(measure_pipeline(name, int(size), args)))
+        return
+
+    described = machine.describe(args.fma_units)
+    print(machine.summary_line(described))
+    load = described["load_average_at_start"]
+    if load is not None and load > 0.5:
+        print(f"warning: load average {load:.2f} at start: the machine is not idle, timings will be too slow",
+              file=sys.stderr)
+    cpu_peak = described["peak"] if described["device"] == "CPU" else {}  # no CPU-peak fraction for GPU runs
+    results = []
+    for name, size, precision in configurations(args):
+        what = {"model": name, "size": size, "precision": precision}
+        results.append(add_derived(run_child([*child_options(args), "--one", f"{name}:{size}:{precision}"], what),
+                                   cpu_peak))
+        print(json.dumps(results[-1]))
+    pipelines = []
+    for spec in ([] if args.pipeline == "none" else args.pipeline.split(",")):
+        name, size = spec.split(":")
+        what = {"model": name, "size": int(size), "precision": "float32"}
+        pipelines.append(run_child([*child_options(args), "--one-pipeline", spec], what))
+        print(json.dumps(pipelines[-1]))
+
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
-        json.dump({"meta": meta, "results": results}, f, indent=2)
+        json.dump({"meta": meta(args, argv, described), "results": results, "pipeline": pipelines}, f, indent=2)
+    print(f"wrote {args.out}; table: python -m bench.report --results {args.out} --out bench/README.md")
 
 
 if __name__ == "__main__":
