@@ -8,7 +8,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["tfgan_i2i", "tfgan_i2i.*"]),
+    packages=find_packages(include=["tfgan_i2i", "tfgan_i2i.*", "apps", "apps.*"]),
     package_data={"tfgan_i2i": ["sample_data/**/*", "sample_data/*/*/*"]},
     include_package_data=True,
     install_requires=[
@@ -28,5 +28,6 @@ setup(
         "ai-edge-litert",  # runs exported .tflite files (tf.lite.Interpreter is deprecated)
     ],
     extras_require={"test": ["pytest>=7", "pytest-timeout"]},
-    entry_points={"console_scripts": ["tfgan-i2i=tfgan_i2i.cli:main"]},
+    entry_points={"console_scripts": ["tfgan-i2i=tfgan_i2i.cli:main",
+                                    "tfgan-i2i-audio=apps.audio_translation.cli:main"]},
 )
