@@ -148,3 +148,17 @@ def test_config_file_with_flag_overrides(tmp_path):
     assert config.load_size == round(143 * 64 / 128)  # --size alone keeps the file's resize margin
     with pytest.raises(Exception, match="conflicts"):
         config_from_args(parser.parse_args(["train", "--config", str(path), "--model", "bicyclegan"]))
+
+
+def test_translate_without_checkpoint_uses_the_shipped_model(tmp_path):
+    # savedmodels/bicyclegan_facades ships with the repository: translate works out of the box on real labels
+    from tfgan_i2i.cli import shipped_model_dir
+
+    assert os.path.isfile(os.path.join(shipped_model_dir(), "1", "saved_model.pb")), "the shipped model is missing"
+    label = os.path.join(sample_dir(), "test", "1.jpg")
+    out = tmp_path / "out"
+    assert main(["translate", "--input", label, "--paired", "--samples", "3", "--out", str(out)]) == 0
+    samples = [image(out / f"1_sample{j}.png").astype(float) for j in range(3)]
+    assert all(s.shape == (128, 128, 3) for s in samples)
+    assert np.abs(samples[0] - samples[1]).mean() > 0.5  # the latent code changes the photo
+    assert image(out / "1_strip.png").shape == (128, 4 * 128, 3) and (out / "1_encoded.png").is_file()

@@ -228,3 +228,12 @@ def test_cli_translate_from_an_exported_savedmodel(exported, tmp_path):
         assert (out / f"1_{suffix}.png").is_file(), suffix
     assert main(["translate", "--checkpoint", os.path.dirname(path), "--input", os.path.join(sample_dir(), "test"),
                  "--size", str(SIZE * 2), "--out", str(out)]) == 2
+
+
+def test_savedmodel_stores_each_serving_weight_once(exported):
+    # G and E (what the signatures read), once each, in float32: no discriminators, no second copy
+    model, path = exported
+    folder = os.path.join(path, "variables")
+    stored = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
+    weights = 4 * (model.G.count_params() + model.E.count_params())
+    assert weights <= stored < 1.1 * weights, (stored, weights)

@@ -18,14 +18,13 @@ import dataclasses
 import os
 from typing import Callable
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from tfgan_i2i.audio import SpectrogramConfig, translate_wave
 from tfgan_i2i.config import Config, ConfigError, preset
 from tfgan_i2i.export.loaded import ExportError, savedmodel_dir
-from tfgan_i2i.export.savedmodel import CONFIG_FILE
+from tfgan_i2i.export.savedmodel import CONFIG_FILE, export_savedmodel
 from tfgan_i2i.training.callbacks import CheckpointError, find_checkpoint_dir, load_for_inference
 
 AUDIO_KEY = "audio"                  # config.extra[AUDIO_KEY] holds the spectrogram settings
@@ -115,24 +114,8 @@ def export_audio_savedmodel(model, out_dir: str, version: int = 1) -> str:
     c = model.config
     audio_settings(c)  # an image model would export fine but could never translate audio
     spec = tf.TensorSpec([None, c.image_size, c.image_size, c.input_nc], tf.float32, name="spectrogram")
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    # the first endpoint, violin_to_piano, is also written as serving_default (what TF Serving runs by default)
-    for direction, name in TARGETS.values():
-        archive.add_endpoint(name, _signature_fn(model, direction), input_signature=[spec])
-
-    path = os.path.join(out_dir, str(version))
-    staging = f"{path}.tmp-{os.getpid()}"
-    os.makedirs(out_dir, exist_ok=True)
-    archive.write_out(staging, verbose=False)
-    c.save(os.path.join(out_dir, CONFIG_FILE))
-    retired = f"{path}.old-{os.getpid()}" if os.path.isdir(path) else None
-    if retired:
-        os.replace(path, retired)
-    os.replace(staging, path)
-    if retired:
-        tf.io.gfile.rmtree(retired)
-    return path
+    functions = {name: (_signature_fn(model, direction), [spec]) for direction, name in TARGETS.values()}
+    return export_savedmodel(model, out_dir, version, functions, default=TARGETS["piano"][1])
 
 
 # --- loading for translation --------------------------------------------------------------------------------------

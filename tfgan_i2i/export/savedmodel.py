@@ -91,19 +91,22 @@ def serving_functions(model) -> dict:
     return fns
 
 
-def export_savedmodel(model, out_dir: str, version: int = 1) -> str:
-    """Write `model` as a SavedModel at out_dir/<version>/ (TF Serving's layout); returns that path.
+def export_savedmodel(model, out_dir: str, version: int = 1, functions: dict | None = None,
+                      default: str = "translate") -> str:
+    """Write `model` as a SavedModel at out_dir/<version>/ (TF Serving's layout) and its config.json; returns the path.
 
+    functions: {signature name: (fn, input_signature)}, default `serving_functions(model)`; the `default` one is also
+    `serving_default` (what Serving runs when a request names no signature). The archive keeps only the variables
+    the signatures read (G and E, not the discriminators): tracking the whole model as well stored every weight
+    twice, once as a Keras variable and once as the TF variable behind it.
     An existing version folder is replaced only after the new export is complete (written next to it, then
     renamed), so a failed export never destroys the previous one.
     """
     path = os.path.join(out_dir, str(version))
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    functions = serving_functions(model)
-    functions["serving_default"] = functions["translate"]  # what Serving runs when a request names no signature
-    for name, (fn, signature) in functions.items():
-        archive.add_endpoint(name, fn, input_signature=signature)
+    functions = serving_functions(model) if functions is None else functions
+    archive = keras.export.ExportArchive()  # add_endpoint tracks the variables each function uses
+    for name, (fn, input_signature) in {**functions, "serving_default": functions[default]}.items():
+        archive.add_endpoint(name, fn, input_signature=input_signature)
     tmp = f"{path}.tmp-{os.getpid()}"
     os.makedirs(out_dir, exist_ok=True)
     archive.write_out(tmp, verbose=False)
