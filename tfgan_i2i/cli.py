@@ -252,12 +252,14 @@ def _run_translate(args) -> int:
     """`tfgan-i2i translate`."""
     from .data import image_grid, list_images, write_image
 
-    if not os.path.exists(args.input):  # cheap checks first, the model load last
+    from .export.loaded import savedmodel_dir
+    from .training import find_checkpoint_dir
+
+    if args.checkpoint is not None and savedmodel_dir(args.checkpoint) is None:
+        find_checkpoint_dir(args.checkpoint)  # cheap checks with clear errors first, the model load last
+    if not os.path.exists(args.input):
         raise UserError(f"--input {args.input} does not exist; pass an image file or a folder of images")
     inputs = list_images(args.input) if os.path.isdir(args.input) else [args.input]
-    if args.checkpoint is not None and not os.path.isdir(args.checkpoint):
-        raise UserError(f"--checkpoint {args.checkpoint} does not exist; pass a train --logdir or an exported "
-                        "SavedModel folder")
 
     from keras import ops
     from tqdm import tqdm
