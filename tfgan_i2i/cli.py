@@ -416,22 +416,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
-    """Run `tfgan-i2i` with `argv` (default sys.argv[1:]); returns the exit status."""
-    parser = build_parser()
+def run_command(parser: argparse.ArgumentParser, argv=None) -> int:
+    """Parse `argv` and run the chosen subcommand; errors a user can fix print as one line with exit status 2."""
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
-    from .data.images import DataError
+    from .data.images import DataError  # here: `--help` and argument errors answer before TensorFlow loads
     from .export.loaded import ExportError
     from .training.callbacks import CheckpointError
 
     try:
         return args.func(args)
     except (UserError, ConfigError, DataError, CheckpointError, ExportError) as e:
-        print(f"tfgan-i2i {args.command}: error: {e}", file=sys.stderr)
+        print(f"{parser.prog} {args.command}: error: {e}", file=sys.stderr)
         return 2
+
+
+def main(argv=None) -> int:
+    """Run `tfgan-i2i` with `argv` (default sys.argv[1:]); returns the exit status."""
+    return run_command(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,7 @@ import argparse
 import os
 import sys
 
-from tfgan_i2i.cli import UserError, _non_negative, _positive
-from tfgan_i2i.config import ConfigError
+from tfgan_i2i.cli import UserError, _non_negative, _positive, run_command
 
 PROG = "tfgan-i2i-audio"
 REPRESENTATIONS = ("phase", "if", "magnitude")  # as tfgan_i2i.audio.REPRESENTATIONS, without importing TF here
@@ -269,20 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run `tfgan-i2i-audio` with `argv` (default sys.argv[1:]); returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    from tfgan_i2i.data.images import DataError  # AudioError is a DataError
-    from tfgan_i2i.export.loaded import ExportError
-    from tfgan_i2i.training.callbacks import CheckpointError
-
-    try:
-        return args.func(args)
-    except (UserError, ConfigError, DataError, CheckpointError, ExportError) as e:
-        print(f"{PROG} {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    return run_command(build_parser(), argv)  # one-line errors (AudioError is a DataError), exit status 2
 
 
 if __name__ == "__main__":
