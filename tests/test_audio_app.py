@@ -196,3 +196,16 @@ def test_clear_errors(trained, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(cli, "default_model_dir", lambda: missing)
     assert "no --checkpoint given" in run("translate", source, "--to", "piano")
     assert not os.path.exists(tmp_path / "o.wav")
+
+
+def test_translate_without_checkpoint_uses_the_shipped_model(tmp_path):
+    # savedmodels/violin_piano_avb ships with the repository: translate works with no --checkpoint, on any file
+    from tfgan_i2i.audio import write_audio
+
+    t = np.arange(int(1.3 * 22050)) / 22050
+    source = write_audio(str(tmp_path / "a440.wav"), 0.3 * np.sin(2 * math.pi * 440 * t), 22050)  # another rate
+    out = str(tmp_path / "out.wav")
+    assert cli.main(["translate", source, "--to", "piano", "--out", out, "--quiet"]) == 0
+    wave, rate = sf.read(out, dtype="float32")
+    assert rate == 16000 and abs(len(wave) - round(1.3 * 16000)) <= 1  # the input's length at the model's rate
+    assert np.isfinite(wave).all() and np.abs(wave).max() > 1e-3
