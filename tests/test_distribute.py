@@ -124,6 +124,9 @@ MIRRORED_SCRIPT = textwrap.dedent("""
     import tensorflow as tf
 
     LR = 0.05
+    # Seeded initial weights: with some random inits instance norm of a near-constant channel amplifies the float
+    # summation-order noise (~1e-7) to ~1e-3 within 3 steps (seen once in CI); a fixed init keeps the check exact.
+    keras.utils.set_random_seed(0)
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from tfgan_i2i.config import preset
