@@ -6,5 +6,5 @@ from .tflite import convert as convert_tflite
 from .tflite import parity as tflite_parity
 from .tflite import run as run_tflite
 
-__all__ = ["ExportedModel", "ExportError", "load_exported", "savedmodel_dir", "export_savedmodel", "serving_functions", "to_float", "to_uint8", "TFLITE_FORMATS", "convert_tflite",
-           "tflite_parity", "run_tflite"]
+__all__ = ["ExportedModel", "ExportError", "load_exported", "savedmodel_dir", "export_savedmodel", "serving_functions",
+           "to_float", "to_uint8", "TFLITE_FORMATS", "convert_tflite", "tflite_parity", "run_tflite"]

@@ -12,7 +12,7 @@ import os
 import tensorflow as tf
 
 from ..config import Config
-from .savedmodel import CONFIG_FILE, to_uint8
+from .savedmodel import CONFIG_FILE, to_float, to_uint8
 
 
 class ExportError(ValueError):
@@ -55,11 +55,11 @@ class ExportedModel:
         return self.config
 
     def _call(self, endpoint: str, *args):
-        return tf.cast(getattr(self.loaded, endpoint)(*args)["image"], tf.float32) / 127.5 - 1.0
+        return to_float(getattr(self.loaded, endpoint)(*args)["image"])
 
     def translate(self, images, z=None, direction: str = "AtoB"):
         """G(images, z) in [-1, 1]; z None = the zero code (the prior's mode); direction for unpaired models."""
-        images = to_uint8(tf.convert_to_tensor(images, tf.float32))
+        images = to_uint8(images)
         if self.unpaired:
             return self._call("a_to_b" if direction == "AtoB" else "b_to_a", images)
         if z is None:
@@ -70,9 +70,8 @@ class ExportedModel:
         """(N, k, H, W, C): k outputs per input from the k codes of `seed` (k copies where there is no code)."""
         if not hasattr(self.loaded, "sample"):
             return tf.repeat(self.translate(images, direction=direction)[:, None], k, axis=1)
-        u8 = to_uint8(tf.convert_to_tensor(images, tf.float32))
-        out = self.loaded.sample(u8, tf.constant(k, tf.int32), tf.constant(seed, tf.int32))["images"]
-        return tf.cast(out, tf.float32) / 127.5 - 1.0
+        out = self.loaded.sample(to_uint8(images), tf.constant(k, tf.int32), tf.constant(seed, tf.int32))
+        return to_float(out["images"])
 
     def cycle(self, images, direction: str = "AtoB"):
         """(translation, reconstruction) of an unpaired model, as UnpairedGAN.cycle."""
@@ -81,7 +80,7 @@ class ExportedModel:
 
     def _encode(self, images):
         """(mu, logvar) of q(z | B) for output-domain images in [-1, 1]."""
-        out = self.loaded.encode(to_uint8(tf.convert_to_tensor(images, tf.float32)))
+        out = self.loaded.encode(to_uint8(images))
         return out["mu"], out["logvar"]
 
 
