@@ -16,6 +16,8 @@ class ConfigError(ValueError):
     """A config file or option is invalid; the message names it and the fix."""
 
 
+CONFIG_FILE = "config.json"  # the Config saved beside a run's checkpoints and an export's version folders
+
 @dataclass
 class Config:
     """Every option of a translation run (paired or unpaired), named after the papers' symbols."""

@@ -18,9 +18,8 @@ import os
 import keras
 import tensorflow as tf
 
+from ..config import CONFIG_FILE
 from ..models.base import latent_codes
-
-CONFIG_FILE = "config.json"  # the model's Config, beside the version folders
 
 
 def to_float(image_u8):

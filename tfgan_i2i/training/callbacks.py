@@ -11,10 +11,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..config import Config, ConfigError
+from ..config import CONFIG_FILE, Config, ConfigError
 from ..data.images import image_grid, write_image
 
-CONFIG_FILE = "config.json"
 
 # Config options that decide which variables exist and their shapes: a checkpoint only fits a model that
 # agrees on all of them. Everything else (loss weights, lr, epochs, batch size, data options) may change on resume.
