@@ -18,6 +18,7 @@ class ConfigError(ValueError):
 
 CONFIG_FILE = "config.json"  # the Config saved beside a run's checkpoints and an export's version folders
 
+
 @dataclass
 class Config:
     """Every option of a translation run (paired or unpaired), named after the papers' symbols."""
