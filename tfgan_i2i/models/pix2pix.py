@@ -9,13 +9,15 @@ from .base import TranslationGAN, build_discriminator, build_generator
 
 
 class Pix2Pix(TranslationGAN):
-    """pix2pix (Isola et al.), "pix2pix + noise" (nz > 0) and MSGAN (lambda_ms > 0).
+    """pix2pix (Isola et al.), "pix2pix + noise" (nz > 0) and MSGAN's pix2pix-MS (lambda_ms > 0 and nz > 0).
 
-    D step then G step, as in the reference:
+    pix2pix and pix2pix + noise, D then G on one code z, as in pix2pix's reference:
       L_D = 0.5 * [GAN(D(A, B), real) + GAN(D(A, G(A, z)), fake)]
-      L_G = GAN(D(A, G(A, z1)), real) + lambda_l1 * |G(A, z1) - B|_1 + lambda_ms * L_ms
-    With lambda_ms > 0 two codes z1, z2 are drawn per input; both fakes are judged by D, the L1 term uses
-    the first only, and L_ms = 1 / (mean|G(A,z1) - G(A,z2)| / mean|z1 - z2| + 1e-5) (Mao et al., MSGAN).
+      L_G = GAN(D(A, G(A, z)), real) + lambda_l1 * |G(A, z) - B|_1
+    MSGAN (Mao et al.), G then D on two codes z1, z2 per input, as in MSGAN's pix2pix-MS reference:
+      L_G = sum_i GAN(D(A, G(A, z_i)), real) + lambda_l1 * |G(A, z1) - B|_1 + lambda_ms * L_ms
+      L_ms = 1 / (mean|G(A, z1) - G(A, z2)| / mean|z1 - z2| + 1e-5)   (lambda_ms ramped up over ms_warmup steps)
+      L_D = sum_i [GAN(D(A, B), real) + GAN(D(A, G(A, z_i)), fake)]   (on the fakes drawn before G's update)
     """
 
     loss_names = ("D", "G_GAN", "G_L1", "G_ms")
@@ -24,26 +26,45 @@ class Pix2Pix(TranslationGAN):
         return {"G": build_generator(self.config), "D": build_discriminator(self.config)}
 
     def train_step(self, data):
-        c = self.config
         A, B = self.unpack(data)
-        n = ops.shape(A)[0]
-        two = c.lambda_ms > 0 and c.nz > 0
-        zs = [self.random_z(n) for _ in range(2 if two else 1)] if c.nz > 0 else [None]
+        if self.config.lambda_ms > 0 and self.config.nz > 0:
+            return self.record(self.mode_seeking_step(A, B))
+        return self.record(self.pix2pix_step(A, B))
+
+    def pix2pix_step(self, A, B):
+        """D then G on one code (none when nz == 0); returns the per-example loss terms."""
+        c = self.config
+        z = self.random_z(ops.shape(A)[0]) if c.nz > 0 else None
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fakes = self.generate_many(A, zs)
-            real = self.d_input(A, B)
-            d = {"D": 0.5 * sum(self.d_loss(self.D, real, self.d_input(A, ops.stop_gradient(f))) for f in fakes)
-                 / len(fakes)}
+            fake = self.generate(A, z, training=True)
+            d = {"D": 0.5 * self.d_loss(self.D, self.d_input(A, B), self.d_input(A, ops.stop_gradient(fake)))}
             d_loss = L.average(d["D"])
         self.apply_gradients("D", d_loss, d_tape)
 
         with g_tape:  # G is judged by the updated D, as in the reference's D-then-G order
-            g = {
-                "G_GAN": c.lambda_gan * sum(self.g_gan_loss(self.D, self.d_input(A, f)) for f in fakes) / len(fakes),
-                "G_L1": c.lambda_l1 * L.l1_loss(fakes[0], B),
-            }
-            if two:
-                g["G_ms"] = c.lambda_ms * L.mode_seeking_loss(fakes[0], fakes[1], zs[0], zs[1])
+            g = {"G_GAN": c.lambda_gan * self.g_gan_loss(self.D, self.d_input(A, fake)),
+                 "G_L1": c.lambda_l1 * L.l1_loss(fake, B)}
             g_loss = self.total(g, g)
         self.apply_gradients("G", g_loss, g_tape)
-        return self.record({**d, **g})
+        return {**d, **g}
+
+    def mode_seeking_step(self, A, B):
+        """G then D on two codes per input (MSGAN's order); returns the per-example loss terms."""
+        c = self.config
+        n = ops.shape(A)[0]
+        z1, z2 = self.random_z(n), self.random_z(n)
+        with tf.GradientTape() as g_tape:
+            fake1, fake2 = self.generate_many(A, [z1, z2])
+            g = {"G_GAN": c.lambda_gan * (self.g_gan_loss(self.D, self.d_input(A, fake1))
+                                          + self.g_gan_loss(self.D, self.d_input(A, fake2))),
+                 "G_L1": c.lambda_l1 * L.l1_loss(fake1, B),
+                 "G_ms": self.lambda_ms_now() * L.mode_seeking_loss(fake1, fake2, z1, z2)}
+            g_loss = self.total(g, g)
+        self.apply_gradients("G", g_loss, g_tape)
+
+        with tf.GradientTape() as d_tape:
+            real = self.d_input(A, B)
+            d = {"D": sum(self.d_loss(self.D, real, self.d_input(A, ops.stop_gradient(f))) for f in (fake1, fake2))}
+            d_loss = L.average(d["D"])
+        self.apply_gradients("D", d_loss, d_tape)
+        return {**d, **g}
