@@ -56,6 +56,18 @@ class BicycleGAN(TranslationGAN):
         """(mu, logvar) of q(z | B) for a batch of B images, inference mode."""
         return self.E(ops.convert_to_tensor(images, "float32"), training=False)
 
+    def mu_frozen(self, images):
+        """mu of E(images) computed with E's weights held constant: gradients reach the images, not E.
+
+        This is the reference's backward_G_alone (the latent term updates G only) inside the single backward
+        pass of L_GE. E runs in training mode, as the reference's; its state updates (batch norm) are kept.
+        """
+        frozen = [ops.stop_gradient(v) for v in self.E.trainable_variables]
+        (mu, _), state = self.E.stateless_call(frozen, self.E.non_trainable_variables, images, training=True)
+        for variable, value in zip(self.E.non_trainable_variables, state):
+            variable.assign(value)
+        return mu
+
     def train_step(self, data):
         c = self.config
         A, B = self.unpack(data)
@@ -65,7 +77,7 @@ class BicycleGAN(TranslationGAN):
             A1, B1, A2, B2 = A, B, A, B
         n = ops.shape(A1)[0]
         D_random = self.D2 if c.objective == "bicycle" else self.D
-        with tf.GradientTape(persistent=True) as tape:
+        with tf.GradientTape() as tape:
             zs, g = [], {}
             if self.uses_encoded:
                 mu, logvar = self.E(B1, training=True)
@@ -82,27 +94,22 @@ class BicycleGAN(TranslationGAN):
                 i = 1 if self.uses_encoded else 0
                 fake_rand, z_rand = fakes[i], zs[i]
                 g["G_GAN2"] = c.lambda_gan2 * self.g_gan_loss(D_random, self.d_input(A1, fake_rand))
-                g["z_L1"] = c.lambda_latent * L.latent_l1_loss(self.E(fake_rand, training=True)[0], z_rand)
+                # in the hybrid the latent term must not move E (it would let G and E hide z in the image)
+                mu_rand = self.mu_frozen(fake_rand) if c.objective == "bicycle" else self.E(fake_rand, training=True)[0]
+                g["z_L1"] = c.lambda_latent * L.latent_l1_loss(mu_rand, z_rand)
                 if c.lambda_ms > 0:
-                    g["G_ms"] = c.lambda_ms * L.mode_seeking_loss(fake_rand, fakes[i + 1], z_rand, zs[i + 1])
-            # in the hybrid the latent term must not move E (it would let G and E hide z in the image)
-            e_terms = [k for k in g if not (k == "z_L1" and c.objective == "bicycle")]
-            loss_ge = self.total(g, e_terms)
-            loss_g = self.total(g, g)
-        self.apply_gradients("E", loss_ge, tape)
-        self.apply_gradients("G", loss_g, tape)
-        del tape
+                    g["G_ms"] = self.lambda_ms_now() * L.mode_seeking_loss(fake_rand, fakes[i + 1], z_rand, zs[i + 1])
+            loss_ge = self.total(g, g)
+        self.apply_gradients(("G", "E"), loss_ge, tape)  # one backward pass through G for both updates
 
         d = {}
-        with tf.GradientTape(persistent=True) as tape:
+        with tf.GradientTape() as tape:
             if self.uses_encoded:
                 d["D"] = self.d_loss(self.D, self.d_input(A1, B1), self.d_input(A1, ops.stop_gradient(fake_enc)))
             if self.uses_random:
                 d["D2" if c.objective == "bicycle" else "D"] = self.d_loss(
                     D_random, self.d_input(A2, B2), self.d_input(A1, ops.stop_gradient(fake_rand)))
-            d_losses = {name: L.average(loss) for name, loss in d.items()}
-        for name, loss in d_losses.items():
-            self.apply_gradients(name, loss, tape)
-        del tape
+            loss_d = self.total(d, d)  # D and D2 share no weights: each gets the gradient of its own term
+        self.apply_gradients(tuple(d), loss_d, tape)
         return self.record({**g, **d})
 
