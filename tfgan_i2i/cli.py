@@ -26,6 +26,7 @@ TRAIN_FLAGS = {
     "netG": "netG", "norm": "norm", "where_add": "where_add", "upsample": "upsample", "gan_mode": "gan_mode",
     "lambda_l1": "lambda_l1", "lambda_latent": "lambda_latent", "lambda_kl": "lambda_kl", "lambda_ms": "lambda_ms",
     "lambda_cycle": "lambda_cycle", "lambda_identity": "lambda_identity", "pool_size": "pool_size",
+    "clip_norm": "clip_norm", "ms_warmup": "ms_warmup",
 }
 
 
@@ -113,12 +114,16 @@ def _add_train(sub) -> None:
                    help="weight of the latent regression |E(G(A,z)) - z| (cLR)")
     w.add_argument("--lambda-kl", type=float, metavar="X", help="weight of the KL term of the encoded code (cVAE)")
     w.add_argument("--lambda-ms", type=float, metavar="X", help="weight of MSGAN's mode-seeking term (0 = off)")
+    w.add_argument("--ms-warmup", type=_non_negative, metavar="N",
+                   help="ramp --lambda-ms up linearly over the first N steps (default 0 = full weight at once)")
     w.add_argument("--lambda-cycle", type=float, metavar="X",
                    help="unpaired models: cycle reconstruction weight per direction (CycleGAN 10, UNIT 100)")
     w.add_argument("--lambda-identity", type=float, metavar="X",
                    help="CycleGAN: identity weight as a fraction of --lambda-cycle (0 = off)")
     w.add_argument("--pool-size", type=_non_negative, metavar="N",
                    help="CycleGAN: generated images kept per domain for D (0 = off)")
+    p.add_argument("--clip-norm", type=float, metavar="X",
+                   help="clip each optimizer's gradients to this global norm (default 0 = off, as in the papers)")
     p.set_defaults(func=_run_train)
 
 

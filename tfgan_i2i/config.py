@@ -70,6 +70,7 @@ class Config:
     lambda_latent: float = 0.5
     lambda_kl: float = 0.01
     lambda_ms: float = 0.0
+    ms_warmup: int = 0                 # steps over which lambda_ms ramps up linearly from 0 (0: full weight at once)
     lambda_gp: float = 10.0            # WGAN-GP gradient penalty weight
 
     # optimisation
@@ -94,6 +95,7 @@ class Config:
     ntf: int = 32                      # AVB critic T(x, z) filters
     avb_noise_nc: int = 8              # AVB encoder: channels of N(0, I) noise appended to the input image
     weight_decay: float = 0.0          # Adam weight decay (UNIT: 1e-4)
+    clip_norm: float = 0.0             # clip each optimizer's gradients to this global norm (0: off, as the papers)
 
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -198,7 +200,8 @@ class Config:
 
 
 # The papers' defaults. BicycleGAN family: junyanz/BicycleGAN; pix2pix: pytorch-CycleGAN-and-pix2pix;
-# msgan: MSGAN's pix2pix variant (BicycleGAN generator with z everywhere, conditional 2-scale D, lambda_L1 10).
+# msgan: MSGAN's pix2pix-MS (BicycleGAN generator with z everywhere, conditional 2-scale D, lambda_L1 10; its
+# defaults: no dropout, load size = crop size, batch 1).
 PRESETS: dict[str, dict[str, Any]] = {
     "bicyclegan": dict(model="bicyclegan", objective="bicycle"),
     "cvae-gan": dict(model="cvae-gan", objective="cvae"),
@@ -212,8 +215,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         conditional_D=True, num_D=2, batch_size=1,
     ),
     "msgan": dict(
-        model="msgan", nz=8, where_add="all", norm="instance", lambda_l1=10.0, gan_mode="lsgan",
-        conditional_D=True, num_D=2, lambda_ms=1.0, batch_size=1,
+        model="msgan", nz=8, where_add="all", norm="instance", use_dropout=False, lambda_l1=10.0, gan_mode="lsgan",
+        conditional_D=True, num_D=2, lambda_ms=1.0, load_size=256, batch_size=1,
     ),
     # CycleGAN (pytorch-CycleGAN-and-pix2pix): resnet_9blocks (6 at <=128 px), basic D, instance norm, lsgan,
     # lambda_A = lambda_B = 10, identity 0.5, pool 50, batch 1, 100 + 100 epochs.

@@ -15,6 +15,12 @@ def latent_codes(k, nz: int, seed):
     return tf.random.stateless_normal([k, nz], seed=tf.stack([tf.cast(seed, tf.int32), 0]))
 
 
+def adam(c: Config, name: str) -> keras.optimizers.Optimizer:
+    """Adam(lr, beta1, beta2) of a config, with its weight decay and global gradient-norm clip when set."""
+    return keras.optimizers.Adam(c.lr, beta_1=c.beta1, beta_2=c.beta2, weight_decay=c.weight_decay or None,
+                                 global_clipnorm=c.clip_norm or None, name=f"adam_{name}")
+
+
 def build_generator(c: Config, name: str = "G") -> keras.Model:
     """G(A, z) -> B from the config (U-Net or ResNet, z where_add input|all)."""
     common = dict(input_nc=c.input_nc, output_nc=c.output_nc, nz=c.nz, ngf=c.ngf, norm=c.norm,
@@ -91,7 +97,7 @@ class TranslationGAN(keras.Model):
         return cls(**config)
 
     def compile(self, optimizers: dict[str, keras.optimizers.Optimizer] | None = None, **kwargs):
-        """Attach one optimizer per network (default: Adam(lr, beta1, beta2) from the config) and build them.
+        """Attach one optimizer per network (default: `adam(config)`) and build them.
 
         Call this inside `strategy.scope()` when training under a distribution strategy.
         """
@@ -100,7 +106,7 @@ class TranslationGAN(keras.Model):
         optimizers = dict(optimizers or {})
         for name, net in self.nets.items():
             if name not in optimizers:
-                optimizers[name] = keras.optimizers.Adam(c.lr, beta_1=c.beta1, beta_2=c.beta2, name=f"adam_{name}")
+                optimizers[name] = adam(c, name)
             optimizers[name].build(net.trainable_variables)
         self.optimizers_by_name = optimizers
 
@@ -213,10 +219,24 @@ class TranslationGAN(keras.Model):
         """Per-example GAN loss of G for a fake input to D."""
         return L.gan_g_loss(self.config.gan_mode, D(fake, training=True))
 
-    def apply_gradients(self, name, loss, tape):
-        """One optimizer step of network `name` on `loss` (its grads taken from `tape`)."""
-        variables = self.nets[name].trainable_variables
-        self.optimizers_by_name[name].apply_gradients(zip(tape.gradient(loss, variables), variables))
+    def lambda_ms_now(self):
+        """lambda_ms at this step: ramped linearly over the first ms_warmup steps of G's optimizer, then constant."""
+        c = self.config
+        if c.ms_warmup <= 0:
+            return c.lambda_ms
+        step = ops.cast(self.optimizers_by_name["G"].iterations + 1, "float32")
+        return c.lambda_ms * ops.minimum(1.0, step / c.ms_warmup)
+
+    def apply_gradients(self, names, loss, tape):
+        """One optimizer step of each network in `names` (one name or several) on `loss`.
+
+        The gradients of all the named networks come from one backward pass through `tape`.
+        """
+        names = (names,) if isinstance(names, str) else tuple(names)
+        variables = [self.nets[name].trainable_variables for name in names]
+        grads = iter(tape.gradient(loss, [v for vs in variables for v in vs]))
+        for name, vs in zip(names, variables):
+            self.optimizers_by_name[name].apply_gradients([(next(grads), v) for v in vs])
 
     def record(self, per_example: dict):
         """Update the trackers of the terms this step computed (each with its local batch mean); return their logs.

@@ -4,7 +4,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from .base import TranslationGAN
+from .base import TranslationGAN, adam
 
 
 class UnpairedGAN(TranslationGAN):
@@ -19,14 +19,13 @@ class UnpairedGAN(TranslationGAN):
     optimizer_groups: dict[str, tuple[str, ...]] = {}
 
     def compile(self, optimizers: dict[str, keras.optimizers.Optimizer] | None = None, **kwargs):
-        """Attach one optimizer per group (default Adam(lr, beta1, beta2[, weight_decay])) and build them."""
+        """Attach one optimizer per group (default: `adam(config)`) and build them."""
         keras.Model.compile(self, optimizer=None, **kwargs)
         c = self.config
         optimizers = dict(optimizers or {})
         for group in self.optimizer_groups:
             if group not in optimizers:
-                optimizers[group] = keras.optimizers.Adam(c.lr, beta_1=c.beta1, beta_2=c.beta2,
-                                                          weight_decay=c.weight_decay or None, name=f"adam_{group}")
+                optimizers[group] = adam(c, group)
             optimizers[group].build(self.group_variables(group))
         self.optimizers_by_name = optimizers
 
