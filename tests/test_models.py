@@ -66,6 +66,25 @@ def test_bicycle_latent_regression_moves_g_but_not_e():
     assert history["z_L1"][0] > 0
 
 
+def test_frozen_encoder_passes_the_latent_gradient_to_g_only():
+    # the hybrid's one backward pass: mu_frozen must give G exactly the gradient a plain E call gives, and E none
+    model = tiny("bicyclegan", use_dropout=False)
+    a = tf.constant(batch(2)[0])
+    z = tf.constant(np.random.default_rng(2).normal(size=(2, 3)).astype("float32"))
+    G, E = model.G, model.E
+
+    def grads(mu_of):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.abs(mu_of(model.generate(a, z, training=True)) - z))
+        return tape.gradient(loss, G.trainable_variables + E.trainable_variables)
+    frozen, plain = grads(model.mu_frozen), grads(lambda x: E(x, training=True)[0])
+    n = len(G.trainable_variables)
+    for f, p in zip(frozen[:n], plain[:n]):
+        np.testing.assert_allclose(f, p, rtol=1e-5, atol=1e-7)
+    assert all(g is None for g in frozen[n:]) and any(g is not None for g in plain[n:])  # (logvar: none either way)
+    assert max(float(tf.reduce_max(tf.abs(g))) for g in plain[:n]) > 0
+
+
 def test_clr_latent_regression_trains_e():
     model = tiny("clr-gan", lambda_gan2=0.0)
     moved, _ = fit_one_step(model)
@@ -77,6 +96,47 @@ def test_mode_seeking_term_moves_g_on_its_own():
     moved, history = fit_one_step(model, n=1)
     assert "G" in moved
     assert history["G_ms"][0] > 0
+
+
+def fixed_codes(model, codes):
+    """Make model.random_z hand out `codes` in turn (cycling), so a test knows every z of a step."""
+    calls = []
+
+    def random_z(n, seed=None):
+        calls.append(n)
+        return tf.constant(codes[(len(calls) - 1) % len(codes)])
+    model.random_z = random_z
+
+
+@pytest.mark.parametrize("name, g_first", [("msgan", True), ("pix2pix-noise", False)])
+def test_step_order_g_sees_d_before_or_after_its_update(name, g_first):
+    # MSGAN's reference updates G first (judged by the D of the start of the step), then D on the same fakes;
+    # pix2pix(+noise) updates D first and judges G with the updated D.
+    model = tiny(name, use_dropout=False)
+    model.compile()
+    a, b = batch(2)
+    rng = np.random.default_rng(1)
+    z1, z2 = (rng.normal(size=(2, 3)).astype("float32") for _ in range(2))
+    fixed_codes(model, [z1, z2])
+    fakes = [model.generate(a, z, training=True) for z in ((z1, z2) if name == "msgan" else (z1,))]
+    g_gan_before = np.mean(sum(model.g_gan_loss(model.D, model.d_input(a, f)) for f in fakes))
+    d_before = np.mean(sum(model.d_loss(model.D, model.d_input(a, b), model.d_input(a, f)) for f in fakes))
+    history = model.fit(tf.data.Dataset.from_tensors((a, b)), epochs=1, verbose=0).history
+    assert np.isclose(history["G_GAN"][0], g_gan_before, rtol=1e-4) == g_first
+    assert np.isclose(history["D"][0], d_before if g_first else 0.5 * d_before, rtol=1e-4)
+
+
+def test_ms_warmup_ramps_lambda_ms_and_clip_norm_reaches_the_optimizers():
+    model = tiny("msgan", lambda_ms=2.0, ms_warmup=4, clip_norm=5.0)
+    model.compile()
+    assert all(o.global_clipnorm == 5.0 for o in model.optimizers_by_name.values())
+    assert float(model.lambda_ms_now()) == pytest.approx(0.5)  # step 1 of 4
+    a, b = batch(1)
+    history = model.fit(tf.data.Dataset.from_tensors((a, b)).repeat(2), epochs=1, verbose=0).history
+    assert float(model.lambda_ms_now()) == pytest.approx(1.5)  # step 3 of 4
+    assert np.isfinite(history["G_ms"][0])
+    model.fit(tf.data.Dataset.from_tensors((a, b)).repeat(3), epochs=1, verbose=0)
+    assert float(model.lambda_ms_now()) == pytest.approx(2.0)  # constant after the warm-up
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
