@@ -2,7 +2,7 @@
 the result tables (training, inference, mixed precision losses, input pipeline) with the run's date, machine,
 TF version, thread settings and exact command.
 
-    python -m bench.report --results bench/results/speed.json --out bench/README.md
+    python -m bench.report --results bench/results/speed.json --notes bench/levers.md --out bench/README.md
     python -m bench.report --out bench/README.md          # no results yet: how-to only, says so plainly
 
 Runs with fewer than 20 timed steps or 3 warm-up steps (smoke runs) are refused unless --allow-short, and then
@@ -32,7 +32,7 @@ time other processes used meanwhile (column "other CPU"; rows marked `!` were di
 # pix2pix 256 batch 1, CycleGAN 256 batch 1), float32 and mixed_bfloat16, two stall checks:
 python -m bench.run --models bicyclegan,pix2pix,cyclegan --sizes 128,256 --precision float32,mixed_bfloat16 \\
     --only-reference --pipeline pix2pix:256,bicyclegan:256 --out bench/results/speed.json
-python -m bench.report --results bench/results/speed.json --out bench/README.md
+python -m bench.report --results bench/results/speed.json --notes bench/levers.md --out bench/README.md
 
 # a smoke run of the code (a few minutes, figures meaningless; bench.report refuses it without --allow-short)
 python -m bench.run --models bicyclegan --sizes 32 --steps 2 --warmup 1 --infer-runs 2 \\
@@ -225,7 +225,7 @@ def results_section(data: dict, allow_short: bool) -> str:
     return "\n".join(parts) + "\n"
 
 
-def render(data: dict | None, allow_short: bool = False) -> str:
+def render(data: dict | None, allow_short: bool = False, notes: str | None = None) -> str:
     intro = ("# Speed benchmark (issue 7)\n\n`python -m bench.run` measures, per model, image size and precision, "
              "the training step time, images/s, peak memory, generator inference latency (Keras, SavedModel, "
              "TFLite), FLOPs and the achieved fraction of the machine's peak, and whether the input pipeline "
@@ -233,7 +233,7 @@ def render(data: dict | None, allow_short: bool = False) -> str:
              "written by `python -m bench.report`. (The other scripts in bench/ are evidence runs for the main "
              "README: paired_diversity, unpaired_evidence, dcgan_ndb.)\n")
     body = results_section(data, allow_short) if data else NO_RESULTS
-    return "\n".join([intro, HOW_TO_RUN, METHOD, body])
+    return "\n".join([intro, HOW_TO_RUN, METHOD, body] + ([notes] if notes else []))
 
 
 def main(argv=None):
@@ -242,6 +242,7 @@ def main(argv=None):
                                      "says that no figures have been recorded yet")
     p.add_argument("--out", default="bench/README.md")
     p.add_argument("--allow-short", action="store_true", help="write a smoke run's tables (labelled as such)")
+    p.add_argument("--notes", help="a Markdown file appended after the tables (e.g. bench/levers.md: what was tried)")
     args = p.parse_args(argv)
     data = None
     if args.results and os.path.exists(args.results):
@@ -249,7 +250,11 @@ def main(argv=None):
             data = json.load(f)
     elif args.results:
         print(f"{args.results} does not exist: writing the how-to and 'no figures yet'")
-    text = render(data, args.allow_short)
+    notes = None
+    if args.notes:
+        with open(args.notes, encoding="utf-8") as f:
+            notes = f.read()
+    text = render(data, args.allow_short, notes)
     with open(args.out, "w", encoding="utf-8") as f:
         f.write(text)
     print(f"wrote {args.out}")
