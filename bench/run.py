@@ -25,6 +25,8 @@ import subprocess
 import sys
 import time
 
+import tfgan_i2i  # noqa: F401,E402 - first, so its TensorFlow settings (oneDNN on) apply before TF loads
+
 from . import machine
 from .reference import REFERENCE_S_PER_STEP, reference_for
 
@@ -134,6 +136,7 @@ def meta(args, argv, described: dict) -> dict:
         "date": time.strftime("%Y-%m-%d %H:%M %Z"), "tf": tf.__version__, "keras": keras.__version__,
         "python": platform.python_version(), "platform": platform.platform(), "machine": described,
         "intra_op_threads": args.intra, "inter_op_threads": args.inter, "jit_compile": args.jit_compile,
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
         "steps": args.steps, "warmup": args.warmup, "infer_runs": args.infer_runs,
         "command": "python -m bench.run " + shlex.join(sys.argv[1:] if argv is None else argv),
     }

@@ -16,6 +16,7 @@ def test_presets_carry_the_papers_defaults():
     assert (p.nz, p.lambda_l1, p.gan_mode, p.norm, p.conditional_D, p.num_D, p.batch_size) == (0, 100.0, "vanilla", "batch", True, 1, 1)
     m = preset("msgan")
     assert (m.lambda_ms, m.nz, m.where_add, m.lambda_l1, m.conditional_D) == (1.0, 8, "all", 10.0, True)
+    assert (m.use_dropout, m.batch_size, m.ms_warmup) == (False, 1, 0)  # MSGAN's own defaults
     assert {preset(n).objective for n in ("cvae-gan", "clr-gan")} == {"cvae", "clr"}
     assert set(PRESETS) >= {"bicyclegan", "cvae-gan", "clr-gan", "pix2pix", "pix2pix-noise", "msgan"}
 
@@ -54,3 +55,17 @@ def test_bad_files_name_the_file(tmp_path):
         Config.load(str(lst))
     with pytest.raises(ConfigError, match="unknown model 'pix3pix'"):
         preset("pix3pix")
+
+
+@pytest.mark.parametrize("preset_value, expected", [(None, "1"), ("0", "0")])
+def test_import_turns_onednn_on_unless_the_user_chose(preset_value, expected):
+    # TensorFlow leaves oneDNN off on non-Intel CPUs; the package turns it on before TF loads, a user's choice wins
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    if preset_value is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = preset_value
+    code = "import os, tfgan_i2i; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == expected
