@@ -193,7 +193,7 @@ def run_description(meta: dict) -> str:
            if peak.get("bf16_amx_gflops") else "; no AMX (no bf16 matrix-unit peak)"),
         f"- TensorFlow {meta['tf']}, Keras {meta['keras']}, Python {meta['python']} ({meta['platform']})",
         f"- Threads: intra-op {meta['intra_op_threads']}, inter-op {meta['inter_op_threads']}; XLA (jit_compile):"
-        f" {meta['jit_compile']}",
+        f" {meta['jit_compile']}; TF_ENABLE_ONEDNN_OPTS={meta.get('onednn', 'unset (TF default)')}",
         f"- Timed steps {meta['steps']} after {meta['warmup']} warm-up; {meta['infer_runs']} inference calls per "
         f"backend; load average at start: {fmt(meta['machine'].get('load_average_at_start'))}",
         "", "Command:", "", "```", meta["command"], "```", "",
