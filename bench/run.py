@@ -2,7 +2,7 @@
 
     python -m bench.run --models bicyclegan,pix2pix,cyclegan --sizes 128,256 --precision float32,mixed_bfloat16 \\
         --only-reference --pipeline pix2pix:256,bicyclegan:256 --out bench/results/speed.json
-    python -m bench.report --results bench/results/speed.json --out bench/README.md
+    python -m bench.report --results bench/results/speed.json --notes bench/levers.md --out bench/README.md
 
 Each (model, size, precision) runs in its own subprocess (bench.speed), so peak memory is per configuration:
 training step time (median, min and max of --steps steps after --warmup; the first call, tracing, separately),
@@ -180,7 +180,8 @@ def main(argv=None):
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump({"meta": meta(args, argv, described), "results": results, "pipeline": pipelines}, f, indent=2)
-    print(f"wrote {args.out}; table: python -m bench.report --results {args.out} --out bench/README.md")
+    print(f"wrote {args.out}; table: python -m bench.report --results {args.out} --notes bench/levers.md "
+          "--out bench/README.md")
 
 
 if __name__ == "__main__":
