@@ -162,3 +162,18 @@ def test_translate_without_checkpoint_uses_the_shipped_model(tmp_path):
     assert all(s.shape == (128, 128, 3) for s in samples)
     assert np.abs(samples[0] - samples[1]).mean() > 0.5  # the latent code changes the photo
     assert image(out / "1_strip.png").shape == (128, 4 * 128, 3) and (out / "1_encoded.png").is_file()
+
+
+def test_shipped_msgan_follows_the_labels_and_the_code():
+    # savedmodels/msgan_facades: samples must differ by code AND depend on the label map (the failure it was
+    # retrained to fix was one image per code whatever the input)
+    from tfgan_i2i.cli import shipped_model_dir
+    from tfgan_i2i.data import paired_arrays
+    from tfgan_i2i.export import load_exported
+
+    model = load_exported(os.path.join(os.path.dirname(shipped_model_dir()), "msgan_facades"))
+    A, _ = paired_arrays(sample_dir(), "test", "BtoA", 128)
+    s = np.asarray(model.sample(A[:2], k=2, seed=0))  # (input, code, H, W, C) in [-1, 1]
+    by_code = np.abs(s[:, 0] - s[:, 1]).mean()
+    by_input = np.abs(s[0] - s[1]).mean()
+    assert by_code > 0.1 and by_input > 0.1, (by_code, by_input)
