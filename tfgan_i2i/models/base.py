@@ -207,12 +207,18 @@ class TranslationGAN(keras.Model):
         """What D sees: B, or [A, B] on channels when conditional_D is set."""
         return ops.concatenate([A, B], axis=-1) if self.config.conditional_D else B
 
-    def d_loss(self, D, real, fake):
-        """Per-example GAN loss of D on real and (already detached) fake inputs, + WGAN-GP penalty if selected."""
+    def d_loss(self, D, real, *fakes):
+        """Per-example GAN loss of D on real and (already detached) fake inputs, + WGAN-GP penalty if selected.
+
+        With several fakes: the sum over them of the loss on (real, fake), with D(real) computed once.
+        """
         mode = self.config.gan_mode
-        loss = L.gan_d_loss(mode, D(real, training=True), D(fake, training=True))
-        if mode == "wgangp":
-            loss = loss + self.config.lambda_gp * L.gradient_penalty(lambda x: D(x, training=True), real, fake)
+        real_out = D(real, training=True)
+        loss = 0.0
+        for fake in fakes:
+            loss = loss + L.gan_d_loss(mode, real_out, D(fake, training=True))
+            if mode == "wgangp":
+                loss = loss + self.config.lambda_gp * L.gradient_penalty(lambda x: D(x, training=True), real, fake)
         return loss
 
     def g_gan_loss(self, D, fake):

@@ -63,8 +63,8 @@ class Pix2Pix(TranslationGAN):
         self.apply_gradients("G", g_loss, g_tape)
 
         with tf.GradientTape() as d_tape:
-            real = self.d_input(A, B)
-            d = {"D": sum(self.d_loss(self.D, real, self.d_input(A, ops.stop_gradient(f))) for f in (fake1, fake2))}
+            fakes = [self.d_input(A, ops.stop_gradient(f)) for f in (fake1, fake2)]
+            d = {"D": self.d_loss(self.D, self.d_input(A, B), *fakes)}
             d_loss = L.average(d["D"])
         self.apply_gradients("D", d_loss, d_tape)
         return {**d, **g}
