@@ -25,6 +25,7 @@ def real_u8():
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, real_u8):
+    keras.utils.set_random_seed(0)  # module fixture: runs before the per-test seed
     model = build_model("bicyclegan", **TINY)
     path = export_savedmodel(model, str(tmp_path_factory.mktemp("sm") / "bicyclegan"))
     return model, path
@@ -100,8 +101,9 @@ def test_batch_norm_and_dropout_run_in_inference_mode(tmp_path, real_u8):
     assert "sample" not in loaded.signatures and "encode" not in loaded.signatures
 
 
-# (max, mean) |diff| in uint8 levels vs the Keras model on real test images
-TOLERANCE = {"tflite": (1, 0.05), "tflite-fp16": (3, 0.5), "tflite-int8": (12, 3.0)}
+# (max, mean) |diff| in uint8 levels vs the Keras model on real test images. int8 (dynamic range): over
+# initialisation seeds 0-7 the max was 5-13 and the mean 0.65-1.06, so the max bound is 16, not a tight fit
+TOLERANCE = {"tflite": (1, 0.05), "tflite-fp16": (3, 0.5), "tflite-int8": (16, 2.0)}
 
 
 @pytest.mark.parametrize("fmt", sorted(TOLERANCE))
