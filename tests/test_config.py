@@ -30,6 +30,16 @@ def test_json_and_yaml_round_trip(tmp_path):
     assert Config.load(str(tmp_path / "c.yaml")) == c
 
 
+def test_a_new_size_keeps_the_presets_resize_margin(tmp_path):
+    # pix2pix/BicycleGAN resize to 286 and crop 256: at 128 px that is 143, not a 128 crop of a 286 image
+    assert preset("bicyclegan", image_size=128).load_size == 143
+    assert preset("pix2pix", image_size=64).load_size == 72
+    assert preset("msgan", image_size=128).load_size == 128  # MSGAN: no crop jitter
+    assert preset("bicyclegan", image_size=128, load_size=128).load_size == 128  # an explicit value wins
+    (tmp_path / "c.yaml").write_text("model: bicyclegan\nimage_size: 64\n")
+    assert Config.load(str(tmp_path / "c.yaml")).load_size == 72
+
+
 @pytest.mark.parametrize("changes, match", [
     ({"image_size": 48}, "image_size=48 must be a power of two"),
     ({"norm": "layer"}, "norm='layer' is not one of instance, batch, none"),

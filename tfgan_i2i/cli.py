@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 
-from .config import Config, ConfigError, preset
+from .config import Config, ConfigError, preset, scaled_load_size
 
 # The models `train` handles: paired (A, B) objectives. Unpaired ones need their own data pipeline and join later.
 PAIRED_MODELS = ("bicyclegan", "cvae-gan", "clr-gan", "pix2pix", "pix2pix-noise", "msgan")
@@ -142,8 +142,7 @@ def config_from_args(args) -> Config:
     changes = {field: getattr(args, flag) for flag, field in TRAIN_FLAGS.items() if getattr(args, flag) is not None}
     if "image_size" in changes and "load_size" not in changes:
         # keep the base's resize margin (286/256 in the presets) instead of cropping a tiny patch of a big image
-        changes["load_size"] = max(changes["image_size"],
-                                   round(base.load_size * changes["image_size"] / base.image_size))
+        changes["load_size"] = scaled_load_size(base, changes["image_size"])
     return base.replace(**changes)
 
 

@@ -195,8 +195,7 @@ class Config:
             raise ConfigError(f"config file {path} could not be parsed: {e}") from e
         if not isinstance(values, dict):
             raise ConfigError(f"config file {path} must hold a mapping of option: value")
-        base = preset(values["model"]).to_dict() if "model" in values else {}
-        return cls.from_dict({**base, **values})
+        return preset(values["model"], **values) if "model" in values else cls.from_dict(values)
 
 
 # The papers' defaults. BicycleGAN family: junyanz/BicycleGAN; pix2pix: pytorch-CycleGAN-and-pix2pix;
@@ -258,8 +257,20 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+def scaled_load_size(base: Config, image_size: int) -> int:
+    """The load (resize) size for a new crop size that keeps base's resize margin: 286/256 -> 143/128."""
+    return max(image_size, round(base.load_size * image_size / base.image_size))
+
+
 def preset(name: str, **overrides) -> Config:
-    """The paper-default config of a model (see PRESETS), with optional overrides."""
+    """The paper-default config of a model (see PRESETS), with optional overrides.
+
+    A new image_size without a load_size keeps the preset's resize margin (preset("bicyclegan", image_size=128)
+    resizes to 143, not 286, before the random 128 crop).
+    """
     if name not in PRESETS:
         raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(PRESETS)}")
-    return Config.from_dict({**PRESETS[name], **overrides})
+    values = {**PRESETS[name], **overrides}
+    if "image_size" in overrides and "load_size" not in overrides:
+        values["load_size"] = scaled_load_size(Config.from_dict(PRESETS[name]), overrides["image_size"])
+    return Config.from_dict(values)
