@@ -1,5 +1,5 @@
 """Install tfgan_i2i: image-to-image translation GANs for Keras 3 / TensorFlow 2."""
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 setup(
     name="tfgan_i2i",
@@ -8,8 +8,10 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["tfgan_i2i", "tfgan_i2i.*", "apps", "apps.*"]),
-    package_data={"tfgan_i2i": ["sample_data/**/*", "sample_data/*/*/*"]},
+    # namespace packages so the data folders under tfgan_i2i/sample_data are installed (and setuptools does not warn)
+    packages=find_namespace_packages(include=["tfgan_i2i", "tfgan_i2i.*", "apps", "apps.*"],
+                                     exclude=["*.__pycache__"]),
+    package_data={"tfgan_i2i.sample_data": ["**/*"]},
     include_package_data=True,
     install_requires=[
         # tensorflow-cpu is enough on machines without a GPU; a GPU install of `tensorflow` also satisfies keras/tf imports.

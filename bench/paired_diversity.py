@@ -3,9 +3,11 @@
 Per model: mean pairwise L1 between 5 samples of each test input (diversity), best-of-5 L1 to the ground truth,
 median seconds per training step, and a sample strip PNG. L1 values are mean |x - y| on images in [-1, 1].
 
-    python -m bench.paired_diversity --steps 3000 --size 64 --out bench/results/paired_diversity
+    python -m bench.paired_diversity --steps 3000 --size 64 --lambda-ms 0.5 --ms-warmup 1000 \
+        --out bench/results/paired_diversity
 
 Re-running the same command resumes each model from its last checkpoint (one per epoch of --steps-per-epoch).
+Running a subset (--models msgan) replaces only those models' rows in results.json / results.md.
 """
 from __future__ import annotations
 
@@ -49,8 +51,10 @@ def sample_in_chunks(model, images, k, seed, chunk=16):
 def run_model(name, args):
     """Train one model (resuming if possible), then measure diversity and accuracy on the test split."""
     epochs = max(2, args.steps // args.steps_per_epoch)
-    config = preset(name, image_size=args.size, load_size=int(round(args.size * 286 / 256)), direction="BtoA",
-                    epochs=epochs // 2, epochs_decay=epochs - epochs // 2, seed=args.seed)
+    # load_size follows the preset (286/256 scaled; MSGAN: no crop jitter)
+    ms = dict(lambda_ms=args.lambda_ms, ms_warmup=args.ms_warmup) if name == "msgan" else {}
+    config = preset(name, image_size=args.size, direction="BtoA", epochs=epochs // 2,
+                    epochs_decay=epochs - epochs // 2, seed=args.seed, **ms)
     timer = StepTimer()
     logdir = os.path.join(args.out, name)
     model, _ = train(config, args.data, logdir, steps_per_epoch=args.steps_per_epoch, callbacks=[timer], verbose=2)
@@ -62,12 +66,21 @@ def run_model(name, args):
     timed = timer.times[args.warmup:]
     return {
         "model": name, "steps": epochs * args.steps_per_epoch, "batch_size": config.batch_size,
+        "load_size": config.load_size, "lambda_ms": config.lambda_ms, "ms_warmup": config.ms_warmup,
         "test_inputs": len(A), "k": args.k,
         "pairwise_l1_mean": float(div.mean()), "pairwise_l1_std": float(div.std()),
         "best_of_k_l1_mean": float(best.mean()),
         "sec_per_step_median": statistics.median(timed) if timed else None,
         "timed_steps": len(timed), "strip": os.path.relpath(strip_path, args.out),
     }
+
+
+def merged(path, new):
+    """Earlier rows of path with the models just run replaced (kept in their order, new models appended)."""
+    old = json.load(open(path))["results"] if os.path.isfile(path) else []
+    by_model = {r["model"]: r for r in new}
+    rows = [by_model.pop(r["model"], r) for r in old]
+    return rows + list(by_model.values())
 
 
 def markdown(results, args):
@@ -77,7 +90,9 @@ def markdown(results, args):
              "| model | batch | diversity: mean pairwise L1 | best-of-5 L1 to truth | s/step (median) |",
              "|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r['model']} | {r['batch_size']} | {r['pairwise_l1_mean']:.4f} | {r['best_of_k_l1_mean']:.4f} | "
+        name = r["model"] + (f" (lambda_ms {r['lambda_ms']:g}, warm-up {r.get('ms_warmup', 0)})" if r["model"] == "msgan"
+                             and "lambda_ms" in r else "")
+        lines.append(f"| {name} | {r['batch_size']} | {r['pairwise_l1_mean']:.4f} | {r['best_of_k_l1_mean']:.4f} | "
                      f"{r['sec_per_step_median']:.3f} |" if r["sec_per_step_median"] else "| - |")
     return "\n".join(lines) + "\n"
 
@@ -93,18 +108,21 @@ def main(argv=None):
     p.add_argument("--strip-rows", type=int, default=4, help="test inputs shown in each strip PNG")
     p.add_argument("--warmup", type=int, default=5, help="steps excluded from the timing (tracing)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lambda-ms", type=float, default=1.0, help="MSGAN's mode-seeking weight (preset: 1)")
+    p.add_argument("--ms-warmup", type=int, default=0, help="MSGAN: steps over which lambda_ms ramps up from 0")
     p.add_argument("--out", default="bench/results/paired_diversity", help="output folder")
     args = p.parse_args(argv)
     if not args.data or not os.path.isdir(args.data):
         p.error(f"--data {args.data!r} is not a folder: point it at a facades copy (train/ and test/ A|B pairs)")
     os.makedirs(args.out, exist_ok=True)
     results = [run_model(name, args) for name in args.models.split(",")]
+    results = merged(os.path.join(args.out, "results.json"), results)
     meta = {"date": time.strftime("%Y-%m-%d"), "tf": tf.__version__, "keras": keras.__version__,
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
             "threads": [tf.config.threading.get_intra_op_parallelism_threads(),
                         tf.config.threading.get_inter_op_parallelism_threads()], "args": vars(args)}
     with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"meta": meta, "results": results}, f, indent=2)
+        json.dump({"meta": meta, "results": results}, f, indent=2)  # meta: of the latest run
     table = markdown(results, args)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(table)
