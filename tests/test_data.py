@@ -347,6 +347,7 @@ def test_read_image_conversions_and_note_once(tmp_path, monkeypatch, caplog):
         y = read_image(rgba)
     assert x1.shape == (6, 5, 3) and x1.dtype == np.float32
     assert np.array_equal(x1[..., 0], x1[..., 2])
+    np.testing.assert_array_equal(x2, x1[::-1])  # each file read as itself
     np.testing.assert_allclose(y, _f(rgb), atol=1e-6)
     notes = [r.getMessage() for r in caplog.records]
     assert sum("grayscale" in m for m in notes) == 1  # once per kind, though two files needed it

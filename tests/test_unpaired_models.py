@@ -6,7 +6,7 @@ import tensorflow as tf
 import keras
 from tfgan_i2i import losses as L
 from tfgan_i2i.config import ConfigError, preset
-from tfgan_i2i.models import CycleGAN, UNIT, build_model, is_unpaired
+from tfgan_i2i.models import build_model, is_unpaired
 from tfgan_i2i.models.image_pool import ImagePool
 from tfgan_i2i.networks import patch_discriminator, resnet_generator
 from tfgan_i2i.networks.avb import avb_critic
