@@ -1,6 +1,7 @@
 """Evidence run: pix2pix+noise vs BicycleGAN vs MSGAN on facades (labels -> photo) for the same number of steps.
 
 Per model: mean pairwise L1 between 5 samples of each test input (diversity), best-of-5 L1 to the ground truth,
+mean L1 between the outputs of neighbouring test inputs for the same code (near 0 when G ignores its input),
 median seconds per training step, and a sample strip PNG. L1 values are mean |x - y| on images in [-1, 1].
 
     python -m bench.paired_diversity --steps 3000 --size 64 --lambda-ms 0.5 --ms-warmup 1000 \
@@ -70,6 +71,7 @@ def run_model(name, args):
         "test_inputs": len(A), "k": args.k,
         "pairwise_l1_mean": float(div.mean()), "pairwise_l1_std": float(div.std()),
         "best_of_k_l1_mean": float(best.mean()),
+        "between_inputs_l1_mean": float(np.abs(samples[1:] - samples[:-1]).mean()),
         "sec_per_step_median": statistics.median(timed) if timed else None,
         "timed_steps": len(timed), "strip": os.path.relpath(strip_path, args.out),
     }
@@ -87,13 +89,20 @@ def markdown(results, args):
     """The README table."""
     lines = [f"facades labels->photo, {args.size}x{args.size}, {results[0]['steps']} steps each, "
              f"{results[0]['test_inputs']} test inputs x {args.k} samples (L1 on [-1, 1] images)", "",
-             "| model | batch | diversity: mean pairwise L1 | best-of-5 L1 to truth | s/step (median) |",
-             "|---|---|---|---|---|"]
+             "| model | batch | diversity: mean pairwise L1 | best-of-5 L1 to truth | between inputs, same code "
+             "| s/step (median) |",
+             "|---|---|---|---|---|---|"]
+
+    def cell(r, key, fmt):
+        return format(r[key], fmt) if r.get(key) is not None else "-"  # rows of older runs lack newer columns
+
     for r in results:
-        name = r["model"] + (f" (lambda_ms {r['lambda_ms']:g}, warm-up {r.get('ms_warmup', 0)})" if r["model"] == "msgan"
-                             and "lambda_ms" in r else "")
-        lines.append(f"| {name} | {r['batch_size']} | {r['pairwise_l1_mean']:.4f} | {r['best_of_k_l1_mean']:.4f} | "
-                     f"{r['sec_per_step_median']:.3f} |" if r["sec_per_step_median"] else "| - |")
+        name = r["model"]
+        if name == "msgan" and "lambda_ms" in r:
+            name += f" (lambda_ms {r['lambda_ms']:g}, warm-up {r['ms_warmup']})"
+        lines.append(f"| {name} | {r['batch_size']} | {cell(r, 'pairwise_l1_mean', '.4f')} | "
+                     f"{cell(r, 'best_of_k_l1_mean', '.4f')} | {cell(r, 'between_inputs_l1_mean', '.4f')} | "
+                     f"{cell(r, 'sec_per_step_median', '.3f')} |")
     return "\n".join(lines) + "\n"
 
 
