@@ -8,7 +8,8 @@ median seconds per training step, and a sample strip PNG. L1 values are mean |x 
         --out bench/results/paired_diversity
 
 Re-running the same command resumes each model from its last checkpoint (one per epoch of --steps-per-epoch).
-Running a subset (--models msgan) replaces only those models' rows in results.json / results.md.
+Running a subset (--models msgan) replaces only those models' rows in results.json / results.md; a model whose
+run is complete is only re-measured (its step time is kept).
 """
 from __future__ import annotations
 
@@ -73,15 +74,18 @@ def run_model(name, args):
         "best_of_k_l1_mean": float(best.mean()),
         "between_inputs_l1_mean": float(np.abs(samples[1:] - samples[:-1]).mean()),
         "sec_per_step_median": statistics.median(timed) if timed else None,
-        "timed_steps": len(timed), "strip": os.path.relpath(strip_path, args.out),
+        "timed_steps": len(timed) or None, "strip": os.path.relpath(strip_path, args.out),
     }
 
 
 def merged(path, new):
-    """Earlier rows of path with the models just run replaced (kept in their order, new models appended)."""
+    """Earlier rows of path updated with the models just run (kept in their order, new models appended).
+
+    A model whose run was already complete trains no step: its row keeps the recorded step time.
+    """
     old = json.load(open(path))["results"] if os.path.isfile(path) else []
-    by_model = {r["model"]: r for r in new}
-    rows = [by_model.pop(r["model"], r) for r in old]
+    by_model = {r["model"]: {k: v for k, v in r.items() if v is not None} for r in new}
+    rows = [{**r, **by_model.pop(r["model"])} if r["model"] in by_model else r for r in old]
     return rows + list(by_model.values())
 
 

@@ -27,13 +27,7 @@ from tfgan_i2i.audio import (
 )
 from tfgan_i2i.data.audio import audio_dataset, audio_domain_files, unpaired_audio_dataset
 from tfgan_i2i.data.images import DataError
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.normpath(os.path.join(REPO, os.pardir, "shared", "data"))
-MIDI = os.path.join(SHARED, "violin_piano_midi")
-VSCO2 = os.path.join(SHARED, "violin_piano_vsco2")
-needs_midi = pytest.mark.skipif(not os.path.isdir(MIDI), reason=f"rendered violin/piano pairs not found at {MIDI}")
-needs_vsco2 = pytest.mark.skipif(not os.path.isdir(VSCO2), reason=f"VSCO-2 mp3 notes not found at {VSCO2}")
+from shared_data import MIDI, VSCO2, needs_midi, needs_vsco2
 
 
 @pytest.fixture(scope="module")

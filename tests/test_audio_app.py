@@ -16,13 +16,8 @@ from apps.audio_translation.model import AudioModelError, audio_config, discrimi
 from tfgan_i2i.audio import SpectrogramConfig, read_audio
 from tfgan_i2i.config import Config
 from tfgan_i2i.training.callbacks import read_checkpoint_epoch
+from shared_data import MIDI, VSCO2, needs_midi, needs_vsco2
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.normpath(os.path.join(REPO, os.pardir, "shared", "data"))
-MIDI = os.path.join(SHARED, "violin_piano_midi")
-VSCO2 = os.path.join(SHARED, "violin_piano_vsco2")
-needs_midi = pytest.mark.skipif(not os.path.isdir(MIDI), reason=f"rendered violin/piano pairs not found at {MIDI}")
-needs_vsco2 = pytest.mark.skipif(not os.path.isdir(VSCO2), reason=f"VSCO-2 mp3 notes not found at {VSCO2}")
 
 # 64-sample frames -> 32 bins -> 32x32 images (29 ms chunks); 8-channel nets with one residual block; eager steps
 # (compiling AVB-GTN's train step takes most of a minute on a busy CPU, two eager steps a few seconds)
