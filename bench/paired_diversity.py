@@ -83,7 +83,10 @@ def merged(path, new):
 
     A model whose run was already complete trains no step: its row keeps the recorded step time.
     """
-    old = json.load(open(path))["results"] if os.path.isfile(path) else []
+    old = []
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            old = json.load(f)["results"]
     by_model = {r["model"]: {k: v for k, v in r.items() if v is not None} for r in new}
     rows = [{**r, **by_model.pop(r["model"])} if r["model"] in by_model else r for r in old]
     return rows + list(by_model.values())
