@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 
-from .config import Config, ConfigError, preset, scaled_load_size
+from .config import Config, ConfigError, preset, with_overrides
 
 # The models `train` handles: paired (A, B) objectives. Unpaired ones need their own data pipeline and join later.
 PAIRED_MODELS = ("bicyclegan", "cvae-gan", "clr-gan", "pix2pix", "pix2pix-noise", "msgan")
@@ -140,10 +140,7 @@ def config_from_args(args) -> Config:
         raise UserError(f"model {base.model!r} in {args.config} is not a trainable model; train supports "
                         f"{', '.join(TRAINABLE_MODELS)}")
     changes = {field: getattr(args, flag) for flag, field in TRAIN_FLAGS.items() if getattr(args, flag) is not None}
-    if "image_size" in changes and "load_size" not in changes:
-        # keep the base's resize margin (286/256 in the presets) instead of cropping a tiny patch of a big image
-        changes["load_size"] = scaled_load_size(base, changes["image_size"])
-    return base.replace(**changes)
+    return with_overrides(base, **changes)  # a new --size keeps the resize margin (286/256 -> 143/128)
 
 
 def _run_train(args) -> int:

@@ -257,20 +257,19 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def scaled_load_size(base: Config, image_size: int) -> int:
-    """The load (resize) size for a new crop size that keeps base's resize margin: 286/256 -> 143/128."""
-    return max(image_size, round(base.load_size * image_size / base.image_size))
+def with_overrides(base: Config, **changes) -> Config:
+    """base with some options changed; a new image_size without a load_size keeps base's resize margin.
+
+    286/256 in the presets becomes 143/128: a 128 crop of a 143 image, not of a 286 one.
+    """
+    if "image_size" in changes and "load_size" not in changes:
+        changes["load_size"] = max(changes["image_size"],
+                                   round(base.load_size * changes["image_size"] / base.image_size))
+    return base.replace(**changes)
 
 
 def preset(name: str, **overrides) -> Config:
-    """The paper-default config of a model (see PRESETS), with optional overrides.
-
-    A new image_size without a load_size keeps the preset's resize margin (preset("bicyclegan", image_size=128)
-    resizes to 143, not 286, before the random 128 crop).
-    """
+    """The paper-default config of a model (see PRESETS), with optional overrides (see with_overrides)."""
     if name not in PRESETS:
         raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(PRESETS)}")
-    values = {**PRESETS[name], **overrides}
-    if "image_size" in overrides and "load_size" not in overrides:
-        values["load_size"] = scaled_load_size(Config.from_dict(PRESETS[name]), overrides["image_size"])
-    return Config.from_dict(values)
+    return with_overrides(Config.from_dict(PRESETS[name]), **overrides)
