@@ -72,15 +72,28 @@ class Config:
     lambda_ms: float = 0.0
     ms_warmup: int = 0                 # steps over which lambda_ms ramps up linearly from 0 (0: full weight at once)
     lambda_gp: float = 10.0            # WGAN-GP gradient penalty weight
+    lambda_r1: float = 0.0             # R1 penalty (Mescheder et al. 2018): lambda_r1 / 2 * |grad_x D(real)|^2 (0: off)
+    n_critic: int = 1                  # D steps per G step (WGAN-GP uses 5): G is updated every n_critic-th step
 
     # optimisation
     lr: float = 2e-4
+    lr_D: float | None = None          # discriminators' learning rate (None: lr)
+    lr_T: float | None = None          # AVB adversary T's learning rate (None: lr)
     beta1: float = 0.5
     beta2: float = 0.999
+    adam_eps: float = 1e-8             # Adam epsilon: PyTorch's (and TF1's) 1e-8; Keras' own default is 1e-7
+    lr_policy: str = "linear"          # linear: lr for `epochs`, then linear to 0 over `epochs_decay` (pix2pix) |
+                                       # constant | step: lr * lr_gamma^(iteration // lr_step) (UNIT master)
+    lr_step: int = 100_000             # step policy: iterations between two lr drops
+    lr_gamma: float = 0.5              # step policy: factor per drop
+    ema_decay: float = 0.0             # exponential moving average of the generators' weights (0: off); when on,
+                                       # translate, sample, sample grids, evaluate and export use the EMA weights
     batch_size: int = 2
     epochs: int = 100                  # epochs at the initial learning rate
     epochs_decay: int = 100            # epochs of linear decay to zero that follow
     seed: int = 0
+    test_mode: str = "eval"            # eval: dropout off, batch norm running statistics | train: G runs as in training
+                                       # (dropout on, batch statistics), as pix2pix's paper and test script
 
     # unpaired models (CycleGAN, UNIT, AVB-GTN); unused by the paired ones
     lambda_cycle: float = 10.0         # cycle reconstruction weight, each direction (UNIT: cyc_x_w)
@@ -93,8 +106,15 @@ class Config:
     n_res: int = 4                     # UNIT residual blocks per encoder and per decoder (shared ones included)
     n_shared: int = 1                  # UNIT: last n_shared encoder blocks and first n_shared decoder blocks shared
     ntf: int = 32                      # AVB critic T(x, z) filters
+    avb_prior_term: bool = True        # AVB: T(x, z) = T_net(x, z) + 0.5 |z|^2 (the Gaussian prior's analytic term;
+                                       # T_net learns the residual), as Mescheder's reference
+    avb_update: str = "simultaneous"   # AVB: simultaneous (T and E/G gradients from one graph, applied together, as
+                                       # the reference) | critic_first (T updated before the E/G step)
+    adaptive_contrast: bool = False    # AVB adaptive contrast: T contrasts q(z|x) with a Gaussian of q's moments
     avb_noise_nc: int = 8              # AVB encoder: channels of N(0, I) noise appended to the input image
-    weight_decay: float = 0.0          # Adam weight decay (UNIT: 1e-4)
+    weight_decay: float = 0.0          # Adam weight decay (UNIT, DCGAN-MS: 1e-4), by weight_decay_mode
+    weight_decay_mode: str = "l2"      # l2: PyTorch Adam's coupled L2, grad += weight_decay * w (the references) |
+                                       # decoupled: AdamW / Keras, w -= lr * weight_decay * w
     clip_norm: float = 0.0             # clip each optimizer's gradients to this global norm (0: off, as the papers)
 
     extra: dict[str, Any] = field(default_factory=dict)
@@ -130,6 +150,10 @@ class Config:
             "gan_mode": ("vanilla", "lsgan", "hinge", "wgangp"),
             "init_type": ("normal", "xavier", "he"),
             "latent_regularizer": ("kl", "avb"),
+            "lr_policy": ("linear", "constant", "step"),
+            "weight_decay_mode": ("l2", "decoupled"),
+            "avb_update": ("simultaneous", "critic_first"),
+            "test_mode": ("eval", "train"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -153,7 +177,32 @@ class Config:
             raise ConfigError(f"option n_shared={self.n_shared} must be between 0 and n_res={self.n_res}")
         if self.n_downsample < 0 or s >> self.n_downsample < 4:
             raise ConfigError(f"option n_downsample={self.n_downsample} leaves less than 4x4 pixels at image_size={s}")
+        positive = ("lr", "beta2", "adam_eps", "lr_step", "lr_gamma", "n_critic")
+        for name in positive:
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"option {name}={getattr(self, name)!r} must be > 0")
+        for name in ("lr_D", "lr_T"):
+            if getattr(self, name) is not None and not getattr(self, name) > 0:
+                raise ConfigError(f"option {name}={getattr(self, name)!r} must be > 0 (or null for lr)")
+        for name in ("lambda_r1", "weight_decay", "clip_norm"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"option {name}={getattr(self, name)!r} must be >= 0 (0 turns it off)")
+        if not 0 <= self.ema_decay < 1:
+            raise ConfigError(f"option ema_decay={self.ema_decay!r} must be in [0, 1) (0 turns the EMA off; e.g. 0.999)")
+        if self.gan_mode == "wgangp" and self.d_norm_resolved == "batch" and self.batch_size > 1:
+            raise ConfigError(
+                f"option gan_mode='wgangp' with a batch-norm discriminator and batch_size={self.batch_size} gives a "
+                "wrong per-example gradient penalty (batch norm mixes the examples); set d_norm to 'instance' or "
+                "'none', or batch_size 1")
         return self
+
+    def lr_of(self, optimizer: str) -> float:
+        """The base learning rate of an optimizer (group) by name: lr_D for D* (discriminators), lr_T for T*."""
+        if optimizer.startswith("D") and self.lr_D is not None:
+            return self.lr_D
+        if optimizer.startswith("T") and self.lr_T is not None:
+            return self.lr_T
+        return self.lr
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -207,7 +256,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "clr-gan": dict(model="clr-gan", objective="clr"),
     "pix2pix": dict(
         model="pix2pix", nz=0, where_add="input", norm="batch", lambda_l1=100.0, gan_mode="vanilla", init_type="normal",
-        conditional_D=True, num_D=1, d_layers=3, batch_size=1,
+        conditional_D=True, num_D=1, d_layers=3, batch_size=1, test_mode="train",
     ),
     "pix2pix-noise": dict(
         model="pix2pix-noise", nz=8, where_add="all", norm="instance", lambda_l1=10.0, gan_mode="lsgan",
@@ -223,36 +272,44 @@ PRESETS: dict[str, dict[str, Any]] = {
         model="cyclegan", nz=0, netG="resnet", g_blocks=None, norm="instance", use_dropout=False, init_type="normal",
         num_D=1, d_layers=3, gan_mode="lsgan", lambda_cycle=10.0, lambda_identity=0.5, pool_size=50, batch_size=1,
     ),
-    # UNIT, NIPS paper weights (version_02: gan 10, L1 100, KL 0.1, cycle L1 100, cycle KL 0.1, BCE) on the master
-    # architecture (dim 64, 2 down-samplings, 4 res blocks, 3-scale D of 4 layers, Adam 1e-4 wd 1e-4).
+    # UNIT, NIPS paper weights (version_02: gan 10, L1 100, KL 0.1, cycle L1 100, cycle KL 0.1, BCE, one shared
+    # encoder and one shared decoder block, constant lr) on the master architecture (dim 64, 2 down-samplings, 4 res
+    # blocks, 3-scale D of 4 layers, Adam 1e-4 with PyTorch's coupled weight decay 1e-4).
     "unit": dict(
         model="unit", nz=0, ngf=64, ndf=64, norm="instance", d_norm="none", num_D=3, d_layers=4, init_type="he",
         gan_mode="vanilla", lambda_gan=10.0, lambda_recon=100.0, lambda_kl=0.1, lambda_cycle=100.0,
-        lambda_cycle_kl=0.1, latent_regularizer="kl", lr=1e-4, weight_decay=1e-4, batch_size=1,
+        lambda_cycle_kl=0.1, latent_regularizer="kl", lr=1e-4, weight_decay=1e-4, batch_size=1, n_shared=1,
+        lr_policy="constant",
     ),
-    # UNIT with the later implementation's (mingyuliutw/UNIT master) weights and LSGAN.
+    # UNIT as mingyuliutw/UNIT master: its weights and LSGAN, two independent VAE-generators (no shared blocks),
+    # lr halved every 100k iterations.
     "unit-master": dict(
         model="unit-master", nz=0, ngf=64, ndf=64, norm="instance", d_norm="none", num_D=3, d_layers=4,
         init_type="he", gan_mode="lsgan", lambda_gan=1.0, lambda_recon=10.0, lambda_kl=0.01, lambda_cycle=10.0,
-        lambda_cycle_kl=0.01, latent_regularizer="kl", lr=1e-4, weight_decay=1e-4, batch_size=1,
+        lambda_cycle_kl=0.01, latent_regularizer="kl", lr=1e-4, weight_decay=1e-4, batch_size=1, n_shared=0,
+        lr_policy="step", lr_step=100_000, lr_gamma=0.5,
     ),
-    # AVB-GTN: the UNIT objective (paper weights) with every KL term replaced by an AVB critic T(x, z).
+    # AVB-GTN: the UNIT objective (paper weights) with every KL term replaced by an AVB critic T(x, z) as in
+    # Mescheder's AVB: T + 0.5|z|^2, simultaneous updates, T's own learning rate (10x, AVB's CelebA setting).
     "avb-gtn": dict(
         model="avb-gtn", nz=0, ngf=64, ndf=64, norm="instance", d_norm="none", num_D=3, d_layers=4, init_type="he",
         gan_mode="vanilla", lambda_gan=10.0, lambda_recon=100.0, lambda_kl=0.1, lambda_cycle=100.0,
-        lambda_cycle_kl=0.1, latent_regularizer="avb", lr=1e-4, weight_decay=1e-4, batch_size=1,
+        lambda_cycle_kl=0.1, latent_regularizer="avb", lr=1e-4, lr_T=1e-3, weight_decay=1e-4, batch_size=1,
+        n_shared=1, lr_policy="constant", avb_prior_term=True, avb_update="simultaneous",
     ),
-    # class-conditional DCGAN of MSGAN's categorical experiment (32 px, nz 100, batch 32, vanilla GAN, Adam 2e-4/0.5);
-    # dcgan-ms adds the mode-seeking term with weight 1. Batches are (images, labels); num_classes lives in `extra`.
+    # class-conditional DCGAN of MSGAN's categorical experiment (HelenMao/MSGAN DCGAN-Mode-Seeking: d = ngf = ndf 128,
+    # 32 px, nz 100, one-hot labels as channels, batch 32, vanilla GAN, Adam 2e-4/0.5 with coupled weight decay 1e-4,
+    # constant lr); dcgan-ms adds the mode-seeking term with weight 1. Batches are (images, labels); num_classes
+    # lives in `extra`.
     "dcgan": dict(
-        model="dcgan", nz=100, image_size=32, load_size=32, input_nc=1, output_nc=3, ngf=64, ndf=64, norm="batch",
+        model="dcgan", nz=100, image_size=32, load_size=32, input_nc=1, output_nc=3, ngf=128, ndf=128, norm="batch",
         gan_mode="vanilla", init_type="normal", init_gain=0.02, lambda_ms=0.0, batch_size=32, flip=False,
-        use_dropout=False, extra={"num_classes": 10, "embed_dim": 50},
+        use_dropout=False, weight_decay=1e-4, lr_policy="constant", extra={"num_classes": 10},
     ),
     "dcgan-ms": dict(
-        model="dcgan-ms", nz=100, image_size=32, load_size=32, input_nc=1, output_nc=3, ngf=64, ndf=64, norm="batch",
+        model="dcgan-ms", nz=100, image_size=32, load_size=32, input_nc=1, output_nc=3, ngf=128, ndf=128, norm="batch",
         gan_mode="vanilla", init_type="normal", init_gain=0.02, lambda_ms=1.0, batch_size=32, flip=False,
-        use_dropout=False, extra={"num_classes": 10, "embed_dim": 50},
+        use_dropout=False, weight_decay=1e-4, lr_policy="constant", extra={"num_classes": 10},
     ),
 }
 

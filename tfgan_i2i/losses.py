@@ -135,6 +135,7 @@ def gradient_penalty(
     real: tf.Tensor,
     fake: tf.Tensor,
     seed=None,
+    eps=None,
 ) -> tf.Tensor:
     """WGAN-GP penalty per example: (||grad_x C(x_hat)||_2 - 1)^2 with x_hat = eps*real + (1 - eps)*fake.
 
@@ -146,7 +147,8 @@ def gradient_penalty(
 
     seed: None (a fresh unseeded draw, fine inside tf.function and per replica), an int or a
     keras.random.SeedGenerator (forwarded to keras.random.uniform; note an int gives the same eps every call,
-    a SeedGenerator advances). Returns shape (batch,). Multiply by lambda_gp (10 in the WGAN-GP paper) yourself.
+    a SeedGenerator advances); or pass `eps` itself, (batch, 1, 1, 1) in [0, 1) (the models draw it from their
+    replica-distinct seed stream). Returns shape (batch,). Multiply by lambda_gp (10 in the WGAN-GP paper) yourself.
     """
     real = tf.convert_to_tensor(real)
     fake = tf.cast(tf.convert_to_tensor(fake), real.dtype)
@@ -154,7 +156,9 @@ def gradient_penalty(
     if rank is None:
         raise ValueError("gradient_penalty needs inputs of known rank.")
     eps_shape = tf.concat([tf.shape(real)[:1], tf.ones([rank - 1], tf.int32)], axis=0)
-    if seed is None:
+    if eps is not None:
+        eps = tf.cast(eps, real.dtype)
+    elif seed is None:
         eps = tf.random.uniform(eps_shape, 0.0, 1.0, dtype=real.dtype)
     else:
         eps = tf.cast(keras.random.uniform(eps_shape, 0.0, 1.0, seed=seed), real.dtype)
@@ -168,6 +172,15 @@ def gradient_penalty(
     grad = _as_float(tape.gradient(total, x_hat))
     norm = tf.sqrt(_per_example_sum(tf.square(grad)) + 1e-12)
     return tf.square(norm - 1.0)
+
+
+def r1_penalty(grad_real: TensorOrScales) -> tf.Tensor:
+    """R1 penalty per example (Mescheder et al., 2018): 0.5 * ||grad_x D(x)||^2 at real x, given that gradient.
+
+    Take the gradient of D's outputs summed over positions (and scales) with respect to the real batch; examples
+    are independent, so row i is example i's own gradient. Multiply by lambda_r1 (gamma) yourself.
+    """
+    return 0.5 * _per_example_sum(tf.square(_as_float(grad_real)))
 
 
 # ----------------------------------------------------------------------------- reconstruction / latent losses

@@ -7,18 +7,26 @@ from keras import ops
 
 from .. import losses as L
 from ..config import Config
+from ..optimizers import adam
 from ..networks import conv_encoder, patch_discriminator, resnet_encoder, resnet_generator, unet_generator
+
+
+def replica_seed(seed_generator: keras.random.SeedGenerator):
+    """A stateless seed (2,) int32 from `seed_generator`'s stream, with the replica id folded in under a strategy.
+
+    A SeedGenerator's state is a mirrored variable that every replica advances in step, so without the replica id
+    all replicas would draw the same numbers for their different examples.
+    """
+    seed = tf.cast(tf.math.floormod(seed_generator.next(), tf.int32.max - 1), tf.int32)
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        seed = tf.random.experimental.stateless_fold_in(seed, context.replica_id_in_sync_group)
+    return seed
 
 
 def latent_codes(k, nz: int, seed):
     """The k codes (k, nz) that `sample(images, k, seed)` uses: the same in the Keras models and their exports."""
     return tf.random.stateless_normal([k, nz], seed=tf.stack([tf.cast(seed, tf.int32), 0]))
-
-
-def adam(c: Config, name: str) -> keras.optimizers.Optimizer:
-    """Adam(lr, beta1, beta2) of a config, with its weight decay and global gradient-norm clip when set."""
-    return keras.optimizers.Adam(c.lr, beta_1=c.beta1, beta_2=c.beta2, weight_decay=c.weight_decay or None,
-                                 global_clipnorm=c.clip_norm or None, name=f"adam_{name}")
 
 
 def build_generator(c: Config, name: str = "G") -> keras.Model:
@@ -64,6 +72,8 @@ class TranslationGAN(keras.Model):
     """
 
     loss_names: tuple[str, ...] = ()
+    ema_targets: tuple[str, ...] = ("G",)          # networks whose weights get an EMA when config.ema_decay > 0
+    generator_groups: tuple[str, ...] = ("G", "E")  # optimizers stepped every n_critic-th step only
 
     def __init__(self, config: Config | dict | None = None, **kwargs):
         kwargs.setdefault("name", type(self).__name__.lower())
@@ -78,7 +88,45 @@ class TranslationGAN(keras.Model):
             setattr(self, name, net)  # G, E, D, D2 as attributes, so they are tracked and saved
         self.net_names = tuple(nets)
         self.optimizers_by_name: dict[str, keras.optimizers.Optimizer] = {}
+        self.ema_weights = self._make_ema() if self.config.ema_decay > 0 else {}
         self.built = True
+
+    def _make_ema(self) -> dict:
+        """{id(variable): its EMA copy} over the ema_targets' trainable variables (shared layers once).
+
+        The copies start at the initial weights; ONLY_FIRST_REPLICA aggregation lets every replica of a strategy
+        assign the (identical) new average in replica context.
+        """
+        ema = {}
+        for name in self.ema_targets:
+            for v in self.nets[name].trainable_variables:
+                if id(v) not in ema:
+                    ema[id(v)] = keras.Variable(v.value, trainable=False, aggregation="only_first_replica",
+                                                name=f"ema_{v.path.replace('/', '_')}")
+        self._ema_list = list(ema.values())  # tracked by Keras, so checkpoints and .keras files hold them
+        return ema
+
+    def update_ema(self, names):
+        """w_ema <- d * w_ema + (1 - d) * w for the EMA'd variables of the networks in `names` (after their step)."""
+        d = self.config.ema_decay
+        seen = set()
+        for name in names:
+            if name not in self.ema_targets:
+                continue
+            for v in self.nets[name].trainable_variables:
+                if id(v) in seen:
+                    continue
+                seen.add(id(v))
+                ema = self.ema_weights[id(v)]
+                ema.assign(d * ema + (1.0 - d) * ops.cast(v, ema.dtype))
+
+    def training_state(self) -> dict:
+        """Everything besides networks and optimizers that an exact resume needs: seed streams, image pools, EMA."""
+        state = {"seed": self.seed_generator.state}
+        for name in ("pool_A", "pool_B"):
+            if getattr(self, name, None) is not None:
+                state[name] = getattr(self, name)
+        return state
 
     # --- construction --------------------------------------------------------------
     def build_networks(self) -> dict[str, keras.Model]:
@@ -139,6 +187,25 @@ class TranslationGAN(keras.Model):
         return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     # --- inference -----------------------------------------------------------------
+    def infer(self, name: str, inputs):
+        """Network `name` at test time: its EMA weights when config.ema_decay > 0, run as config.test_mode says.
+
+        test_mode "eval": dropout off, batch-norm running statistics. "train" (pix2pix's paper and test script):
+        dropout on and batch statistics, as in training, without touching the running statistics; the dropout
+        seed streams advance, so every call draws new masks.
+        """
+        net = self.nets[name]
+        training = self.config.test_mode == "train"
+        if not self.ema_weights and not training:
+            return net(inputs, training=False)
+        weights = [self.ema_weights[id(v)] if self.ema_weights.get(id(v)) is not None else v
+                   for v in net.trainable_variables]
+        out, state = net.stateless_call(weights, net.non_trainable_variables, inputs, training=training)
+        for variable, value in zip(net.non_trainable_variables, state):
+            if "seed_generator" in variable.path:
+                variable.assign(value)
+        return out
+
     def random_z(self, n, seed=None):
         """z ~ N(0, I) of shape (n, nz); seed: int for a fixed draw, None for the model's seed stream."""
         if seed is None:
@@ -150,21 +217,17 @@ class TranslationGAN(keras.Model):
         return ops.cast(self._stream_normal(ops.shape(x)), x.dtype)
 
     def _stream_normal(self, shape):
-        """N(0, I) from the model's seed stream, different on every replica of a distribution strategy.
+        """N(0, I) from the model's seed stream, different on every replica of a distribution strategy."""
+        return tf.random.stateless_normal(shape, seed=replica_seed(self.seed_generator))
 
-        The seed state is a mirrored variable that every replica advances in step, so without the replica id folded
-        in, all replicas would draw the same z / eps for their different examples.
-        """
-        context = tf.distribute.get_replica_context()
-        if context is None or context.num_replicas_in_sync == 1:
-            return keras.random.normal(shape, seed=self.seed_generator)
-        seed = tf.cast(tf.math.floormod(self.seed_generator.next(), tf.int32.max - 1), tf.int32)
-        seed = tf.random.experimental.stateless_fold_in(seed, context.replica_id_in_sync_group)
-        return tf.random.stateless_normal(shape, seed=seed)
+    def stream_uniform(self, shape):
+        """U(0, 1) from the model's seed stream, different on every replica of a distribution strategy."""
+        return tf.random.stateless_uniform(shape, seed=replica_seed(self.seed_generator))
 
     def generate(self, images, z=None, training=False):
-        """G(A, z) (z ignored when nz == 0)."""
-        return self.G([images, z] if self.config.nz > 0 else images, training=training)
+        """G(A, z) (z ignored when nz == 0); training=False is test time (see `infer`: EMA weights, test_mode)."""
+        inputs = [images, z] if self.config.nz > 0 else images
+        return self.G(inputs, training=True) if training else self.infer("G", inputs)
 
     def translate(self, images, z=None):
         """Translate a batch of A images in [-1, 1] to B (inference mode); z defaults to a random draw."""
@@ -208,17 +271,22 @@ class TranslationGAN(keras.Model):
         return ops.concatenate([A, B], axis=-1) if self.config.conditional_D else B
 
     def d_loss(self, D, real, *fakes):
-        """Per-example GAN loss of D on real and (already detached) fake inputs, + WGAN-GP penalty if selected.
+        """Per-example GAN loss of D on real and (already detached) fake inputs, + WGAN-GP and R1 penalties if set.
 
         With several fakes: the sum over them of the loss on (real, fake), with D(real) computed once.
+        R1 (lambda_r1 > 0): + lambda_r1 / 2 * |grad_real D(real)|^2, once per call.
         """
-        mode = self.config.gan_mode
-        real_out = D(real, training=True)
-        loss = 0.0
+        c = self.config
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(real)
+            real_out = D(real, training=True)
+            real_sum = tf.add_n([tf.reduce_sum(tf.cast(o, tf.float32)) for o in tf.nest.flatten(real_out)])
+        loss = c.lambda_r1 * L.r1_penalty(tape.gradient(real_sum, real)) if c.lambda_r1 > 0 else 0.0
         for fake in fakes:
-            loss = loss + L.gan_d_loss(mode, real_out, D(fake, training=True))
-            if mode == "wgangp":
-                loss = loss + self.config.lambda_gp * L.gradient_penalty(lambda x: D(x, training=True), real, fake)
+            loss = loss + L.gan_d_loss(c.gan_mode, real_out, D(fake, training=True))
+            if c.gan_mode == "wgangp":
+                eps = self.stream_uniform((ops.shape(real)[0], 1, 1, 1))
+                loss = loss + c.lambda_gp * L.gradient_penalty(lambda x: D(x, training=True), real, fake, eps=eps)
         return loss
 
     def g_gan_loss(self, D, fake):
@@ -241,8 +309,31 @@ class TranslationGAN(keras.Model):
         names = (names,) if isinstance(names, str) else tuple(names)
         variables = [self.nets[name].trainable_variables for name in names]
         grads = iter(tape.gradient(loss, [v for vs in variables for v in vs]))
-        for name, vs in zip(names, variables):
-            self.optimizers_by_name[name].apply_gradients([(next(grads), v) for v in vs])
+        steps = [(name, [(next(grads), v) for v in vs]) for name, vs in zip(names, variables)]
+        self.step_optimizers(steps, names)
+
+    def step_optimizers(self, steps, nets):
+        """Apply [(optimizer name, [(grad, var), ...]), ...], then update the EMA of `nets`.
+
+        With n_critic > 1 the generator groups step only on every n_critic-th call (counted by the first
+        discriminator optimizer's iterations, which steps on every call).
+        """
+        def apply():
+            for name, grads_and_vars in steps:
+                self.optimizers_by_name[name].apply_gradients(grads_and_vars)
+            if self.ema_weights:
+                self.update_ema(nets)
+            return tf.constant(True)
+
+        if self.config.n_critic > 1 and any(name in self.generator_groups for name, _ in steps):
+            tf.cond(self.generator_step_due(), apply, lambda: tf.constant(False))
+        else:
+            apply()
+
+    def generator_step_due(self):
+        """Whether this train step updates the generators (every n_critic-th step; always when n_critic == 1)."""
+        d_name = next(name for name in self.optimizers_by_name if name.startswith("D"))
+        return tf.equal(tf.math.floormod(self.optimizers_by_name[d_name].iterations, self.config.n_critic), 0)
 
     def record(self, per_example: dict):
         """Update the trackers of the terms this step computed (each with its local batch mean); return their logs.

@@ -26,6 +26,7 @@ class CycleGAN(UnpairedGAN):
 
     loss_names = ("D_A", "D_B", "G_AB", "G_BA", "cycle_A", "cycle_B", "idt_A", "idt_B", "ms")
     optimizer_groups = {"G": ("G_AB", "G_BA"), "D": ("D_A", "D_B")}
+    ema_targets = ("G_AB", "G_BA")
 
     def build_networks(self):
         c = self.config

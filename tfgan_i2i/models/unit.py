@@ -38,6 +38,7 @@ class UNIT(UnpairedGAN):
     """
 
     loss_names = ("D_A", "D_B", "G_GAN", "recon", "kl", "cycle", "cycle_kl", "T")
+    ema_targets = ("E_A", "E_B", "G_A", "G_B")
 
     @property
     def optimizer_groups(self):

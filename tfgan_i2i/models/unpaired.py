@@ -4,7 +4,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from .base import TranslationGAN, adam
+from ..optimizers import adam
+from .base import TranslationGAN
 
 
 class UnpairedGAN(TranslationGAN):
@@ -17,6 +18,7 @@ class UnpairedGAN(TranslationGAN):
 
     unpaired = True
     optimizer_groups: dict[str, tuple[str, ...]] = {}
+    generator_groups = ("G",)
 
     def compile(self, optimizers: dict[str, keras.optimizers.Optimizer] | None = None, **kwargs):
         """Attach one optimizer per group (default: `adam(config)`) and build them."""
@@ -40,9 +42,10 @@ class UnpairedGAN(TranslationGAN):
         return out
 
     def apply_gradients(self, group, loss, tape):
-        """One optimizer step of group `group` on `loss` (its grads taken from `tape`)."""
+        """One optimizer step of group `group` on `loss` (its grads taken from `tape`); see `step_optimizers`."""
         variables = self.group_variables(group)
-        self.optimizers_by_name[group].apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self.step_optimizers([(group, list(zip(tape.gradient(loss, variables), variables)))],
+                             self.optimizer_groups[group])
 
     # --- inference -----------------------------------------------------------------
     def a_to_b(self, images, z=None):
