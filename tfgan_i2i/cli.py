@@ -26,7 +26,8 @@ TRAIN_FLAGS = {
     "netG": "netG", "norm": "norm", "where_add": "where_add", "upsample": "upsample", "gan_mode": "gan_mode",
     "lambda_l1": "lambda_l1", "lambda_latent": "lambda_latent", "lambda_kl": "lambda_kl", "lambda_ms": "lambda_ms",
     "lambda_cycle": "lambda_cycle", "lambda_identity": "lambda_identity", "pool_size": "pool_size",
-    "clip_norm": "clip_norm", "ms_warmup": "ms_warmup",
+    "clip_norm": "clip_norm", "ms_warmup": "ms_warmup", "lr_D": "lr_D", "lr_T": "lr_T", "ema_decay": "ema_decay",
+    "lambda_r1": "lambda_r1", "n_critic": "n_critic", "test_mode": "test_mode", "weight_decay": "weight_decay",
 }
 
 
@@ -97,6 +98,20 @@ def _add_train(sub) -> None:
     o.add_argument("--epochs-decay", type=_non_negative, metavar="N", help="epochs of linear decay to zero that follow")
     o.add_argument("--batch-size", type=_positive, metavar="N", help="images per batch")
     o.add_argument("--lr", type=float, metavar="X", help="Adam learning rate of every network")
+    o.add_argument("--lr-D", "--lr-d", dest="lr_D", type=float, metavar="X",
+                   help="discriminators' learning rate (default: --lr)")
+    o.add_argument("--lr-T", "--lr-t", dest="lr_T", type=float, metavar="X",
+                   help="AVB-GTN: the adversary T's learning rate (preset: 10 x --lr, as AVB)")
+    o.add_argument("--weight-decay", type=float, metavar="X",
+                   help="Adam weight decay, PyTorch's coupled L2 (UNIT and DCGAN presets: 1e-4)")
+    o.add_argument("--n-critic", type=_positive, metavar="N",
+                   help="discriminator steps per generator step (WGAN-GP: 5; default 1)")
+    o.add_argument("--ema-decay", type=float, metavar="X",
+                   help="keep an exponential moving average of the generators' weights with this decay (e.g. 0.999) "
+                        "and use it for samples, evaluate and export (default 0 = off)")
+    o.add_argument("--test-mode", choices=("eval", "train"),
+                   help="how G runs at test time: eval (dropout off, running statistics) or train (dropout and batch "
+                        "statistics, as the pix2pix paper; the pix2pix preset's default)")
     o.add_argument("--seed", type=int, metavar="N", help="random seed (latent codes, data order, sample grid)")
     n = p.add_argument_group("networks (default: config / preset)")
     n.add_argument("--nz", type=_non_negative, metavar="N", help="latent code size (0 = no z, plain pix2pix)")
@@ -116,6 +131,8 @@ def _add_train(sub) -> None:
     w.add_argument("--lambda-ms", type=float, metavar="X", help="weight of MSGAN's mode-seeking term (0 = off)")
     w.add_argument("--ms-warmup", type=_non_negative, metavar="N",
                    help="ramp --lambda-ms up linearly over the first N steps (default 0 = full weight at once)")
+    w.add_argument("--lambda-r1", type=float, metavar="X",
+                   help="R1 penalty weight gamma on D's gradient at real images, gamma/2 |grad D|^2 (default 0 = off)")
     w.add_argument("--lambda-cycle", type=float, metavar="X",
                    help="unpaired models: cycle reconstruction weight per direction (CycleGAN 10, UNIT 100)")
     w.add_argument("--lambda-identity", type=float, metavar="X",

@@ -8,8 +8,10 @@ Signatures (images are uint8 [0, 255], NHWC, any batch size, the model's spatial
   a_to_b(image), b_to_a(image) -> {"image"}          unpaired models (CycleGAN, UNIT, AVB-GTN); translate = a_to_b
 The model's config is written beside the version folders (NAME/config.json) so `load_exported` (and
 `tfgan-i2i translate`) know its direction, channels and latent size; TF Serving ignores the file.
-Dropout and batch norm run in inference mode: the references' exported outputs were wrong because of
-train-mode dropout / batch statistics.
+G runs as the config's `test_mode` says, recorded in config.json: "eval" (every preset but pix2pix) runs dropout and
+batch norm in inference mode (the references' exported outputs were wrong because of train-mode dropout / batch
+statistics); "train" (the pix2pix preset, as its paper and test script) keeps dropout stochastic and normalises with
+the batch's statistics. With config.ema_decay > 0 the signatures use the EMA weights.
 """
 from __future__ import annotations
 
@@ -83,7 +85,7 @@ def serving_functions(model) -> dict:
         image_b = tf.TensorSpec([None, size, size, c.output_nc], tf.uint8, name="image")
 
         def encode(image):
-            mu, logvar = model.E(to_float(image), training=False)
+            mu, logvar = model.infer("E", to_float(image))
             return {"mu": mu, "logvar": logvar}
 
         fns["encode"] = (encode, [image_b])

@@ -101,7 +101,8 @@ class TranslationGAN(keras.Model):
         for name in self.ema_targets:
             for v in self.nets[name].trainable_variables:
                 if id(v) not in ema:
-                    ema[id(v)] = keras.Variable(v.value, trainable=False, aggregation="only_first_replica",
+                    # a tensor copy: keras.Variable(tf.Variable) would wrap the same variable, not copy it
+                    ema[id(v)] = keras.Variable(tf.identity(v.value), trainable=False, aggregation="only_first_replica",
                                                 name=f"ema_{v.path.replace('/', '_')}")
         self._ema_list = list(ema.values())  # tracked by Keras, so checkpoints and .keras files hold them
         return ema
@@ -277,11 +278,14 @@ class TranslationGAN(keras.Model):
         R1 (lambda_r1 > 0): + lambda_r1 / 2 * |grad_real D(real)|^2, once per call.
         """
         c = self.config
-        with tf.GradientTape(watch_accessed_variables=False) as tape:
-            tape.watch(real)
-            real_out = D(real, training=True)
-            real_sum = tf.add_n([tf.reduce_sum(tf.cast(o, tf.float32)) for o in tf.nest.flatten(real_out)])
-        loss = c.lambda_r1 * L.r1_penalty(tape.gradient(real_sum, real)) if c.lambda_r1 > 0 else 0.0
+        if c.lambda_r1 > 0:
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(real)
+                real_out = D(real, training=True)
+                real_sum = tf.add_n([tf.reduce_sum(tf.cast(o, tf.float32)) for o in tf.nest.flatten(real_out)])
+            loss = c.lambda_r1 * L.r1_penalty(tape.gradient(real_sum, real))
+        else:
+            real_out, loss = D(real, training=True), 0.0
         for fake in fakes:
             loss = loss + L.gan_d_loss(c.gan_mode, real_out, D(fake, training=True))
             if c.gan_mode == "wgangp":

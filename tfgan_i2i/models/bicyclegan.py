@@ -54,7 +54,7 @@ class BicycleGAN(TranslationGAN):
 
     def encode(self, images):
         """(mu, logvar) of q(z | B) for a batch of B images, inference mode."""
-        return self.E(ops.convert_to_tensor(images, "float32"), training=False)
+        return self.infer("E", ops.convert_to_tensor(images, "float32"))
 
     def mu_frozen(self, images):
         """mu of E(images) computed with E's weights held constant: gradients reach the images, not E.
