@@ -6,7 +6,7 @@ import tensorflow as tf
 from keras import ops
 
 from .. import losses as L
-from ..config import Config
+from ..config import Config, ConfigError
 from ..optimizers import adam
 from ..networks import conv_encoder, patch_discriminator, resnet_encoder, resnet_generator, unet_generator
 
@@ -151,6 +151,7 @@ class TranslationGAN(keras.Model):
         Call this inside `strategy.scope()` when training under a distribution strategy.
         """
         super().compile(optimizer=None, **kwargs)
+        self.check_strategy()
         c = self.config
         optimizers = dict(optimizers or {})
         for name, net in self.nets.items():
@@ -158,6 +159,14 @@ class TranslationGAN(keras.Model):
                 optimizers[name] = adam(c, name)
             optimizers[name].build(net.trainable_variables)
         self.optimizers_by_name = optimizers
+
+    def check_strategy(self):
+        """Refuse options the current distribution strategy cannot run (n_critic > 1 needs one replica)."""
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if self.config.n_critic > 1 and replicas > 1:
+            raise ConfigError(
+                f"option n_critic={self.config.n_critic} works on one device only (a conditional optimizer step "
+                f"cannot synchronise {replicas} replicas); train with --strategy default or n_critic 1")
 
     def get_compile_config(self):
         """The optimizers' configs, so a `.keras` file restores a compiled model with its optimizer state."""

@@ -23,6 +23,7 @@ class UnpairedGAN(TranslationGAN):
     def compile(self, optimizers: dict[str, keras.optimizers.Optimizer] | None = None, **kwargs):
         """Attach one optimizer per group (default: `adam(config)`) and build them."""
         keras.Model.compile(self, optimizer=None, **kwargs)
+        self.check_strategy()
         c = self.config
         optimizers = dict(optimizers or {})
         for group in self.optimizer_groups:
