@@ -209,3 +209,26 @@ def json_load(path):
 
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+N_CRITIC_MIRRORED = """
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from tfgan_i2i.config import ConfigError
+from tfgan_i2i.models import build_model
+with tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope():
+    model = build_model("pix2pix-noise", image_size=32, load_size=32, ngf=4, ndf=4, n_critic=2)
+    try:
+        model.compile()
+    except ConfigError as e:
+        print("REFUSED", e)
+"""
+
+
+def test_n_critic_refused_under_two_replicas(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", N_CRITIC_MIRRORED], capture_output=True, text=True, timeout=180)
+    assert "REFUSED option n_critic=2 works on one device only" in proc.stdout, proc.stderr[-2000:]
