@@ -15,6 +15,7 @@ from tfgan_i2i.networks.unit import ms_discriminator, unit_decoder, unit_encoder
 TINY = {
     "cyclegan": dict(ngf=4, ndf=4, g_blocks=1, pool_size=3),
     "unit": dict(ngf=4, ndf=4, d_layers=2, num_D=2, n_res=2),
+    "unit-master": dict(ngf=4, ndf=4, d_layers=2, num_D=2, n_res=2),
     "avb-gtn": dict(ngf=4, ndf=4, d_layers=2, num_D=2, n_res=2, ntf=4, avb_noise_nc=2),
 }
 
@@ -214,15 +215,22 @@ def test_avb_critic_separates_posterior_from_prior_samples():
 
 
 # --- one fit step per model ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name, nets, logs", [
-    ("cyclegan", {"G_AB", "G_BA", "D_A", "D_B"},
+AVB_NETS = {"E_A", "E_B", "G_A", "G_B", "D_A", "D_B", "T_A", "T_B"}
+AVB_LOGS = {"D_A", "D_B", "G_GAN", "recon", "kl", "cycle", "cycle_kl", "T"}
+
+
+@pytest.mark.parametrize("name, kw, nets, logs", [
+    ("cyclegan", {}, {"G_AB", "G_BA", "D_A", "D_B"},
      {"D_A", "D_B", "G_AB", "G_BA", "cycle_A", "cycle_B", "idt_A", "idt_B"}),
-    ("unit", {"E_A", "E_B", "G_A", "G_B", "D_A", "D_B"}, {"D_A", "D_B", "G_GAN", "recon", "kl", "cycle", "cycle_kl"}),
-    ("avb-gtn", {"E_A", "E_B", "G_A", "G_B", "D_A", "D_B", "T_A", "T_B"},
-     {"D_A", "D_B", "G_GAN", "recon", "kl", "cycle", "cycle_kl", "T"}),
+    ("unit", {}, {"E_A", "E_B", "G_A", "G_B", "D_A", "D_B"},
+     {"D_A", "D_B", "G_GAN", "recon", "kl", "cycle", "cycle_kl"}),
+    ("unit-master", {}, {"E_A", "E_B", "G_A", "G_B", "D_A", "D_B"},
+     {"D_A", "D_B", "G_GAN", "recon", "kl", "cycle", "cycle_kl"}),
+    ("avb-gtn", {}, AVB_NETS, AVB_LOGS),                                   # simultaneous T and E/G step
+    ("avb-gtn", dict(avb_update="critic_first", avb_prior_term=False), AVB_NETS, AVB_LOGS),
 ])
-def test_one_fit_step_trains_the_objectives_networks(name, nets, logs):
-    model = tiny(name)
+def test_one_fit_step_trains_the_objectives_networks(name, kw, nets, logs):
+    model = tiny(name, **kw)
     model.compile(run_eagerly=True)  # fast for tiny nets; compiled fit is covered by test_unpaired_cli
     before = snapshot(model)
     history = model.fit(tf.data.Dataset.from_tensors(batch(2)), epochs=1, verbose=0, shuffle=False).history

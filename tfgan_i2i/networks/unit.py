@@ -2,14 +2,15 @@
 
 The architecture follows mingyuliutw/UNIT (master): encoder = 7x7 conv, `n_downsample` 4x4/2 convs and `n_res`
 residual blocks (instance norm, ReLU, reflection padding); decoder = `n_res` residual blocks, `n_downsample`
-x (nearest up-sampling, 5x5 conv, layer norm, ReLU) and a 7x7 conv with tanh. As in the NIPS paper (version_02),
-the last `n_shared` encoder blocks and the first `n_shared` decoder blocks are shared between the two domains:
-the SAME layer objects sit in both domains' models, so there is one set of weights.
+x (nearest up-sampling, 5x5 conv, master's LayerNorm, ReLU) and a 7x7 conv with tanh. As in the NIPS paper
+(version_02), the last `n_shared` encoder blocks and the first `n_shared` decoder blocks are shared between the two
+domains: the SAME layer objects sit in both domains' models, so there is one set of weights. With n_shared = 0
+(master) the two domains' encoders and decoders are independent networks.
 """
 from __future__ import annotations
 
 import keras
-from keras import layers
+from keras import layers, ops
 
 from ..layers import PACKAGE, AvgPoolExcludePad, ReflectionPad2D, apply, conv, kernel_init, lrelu, norm_layer
 
@@ -52,6 +53,44 @@ class ResBlock(layers.Layer):
                 "init_gain": self.init_gain}
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class UnitLayerNorm(layers.Layer):
+    """UNIT master's LayerNorm: per example over (H, W, C), y = gamma_c (x - mean) / (std + eps) + beta_c.
+
+    std is the UNBIASED standard deviation (divisor H*W*C - 1) and eps is added to it, not to the variance (so it
+    differs from keras.layers.LayerNormalization and GroupNormalization(groups=1)). The per-channel gamma starts
+    U(0, 1) and beta 0, as the reference's LayerNorm (its weight init touches only Conv/Linear layers).
+    Statistics are taken in float32 under mixed precision.
+    """
+
+    def __init__(self, epsilon: float = 1e-5, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = float(epsilon)
+
+    def build(self, shape):
+        channels = shape[-1]
+        self.gamma = self.add_weight(name="gamma", shape=(channels,),
+                                     initializer=keras.initializers.RandomUniform(0.0, 1.0))
+        self.beta = self.add_weight(name="beta", shape=(channels,), initializer="zeros")
+        self.built = True
+
+    def call(self, x):
+        h = ops.cast(x, "float32")
+        axes = tuple(range(1, len(h.shape)))
+        n = ops.cast(ops.size(h[0]), "float32")
+        mean = ops.mean(h, axis=axes, keepdims=True)
+        var = ops.sum(ops.square(h - mean), axis=axes, keepdims=True) / (n - 1.0)
+        h = (h - mean) / (ops.sqrt(var) + self.epsilon)
+        h = h * ops.cast(self.gamma, "float32") + ops.cast(self.beta, "float32")
+        return ops.cast(h, x.dtype)
+
+    def compute_output_shape(self, shape):
+        return shape
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
 def latent_dim(ngf: int, n_downsample: int) -> int:
     """Channels of UNIT's latent code: ngf * 2^n_downsample."""
     return ngf * 2**n_downsample
@@ -59,7 +98,10 @@ def latent_dim(ngf: int, n_downsample: int) -> int:
 
 def shared_blocks(ngf: int = 64, n_downsample: int = 2, n_shared: int = 1, norm: str = "instance",
                   init_type: str = "he", init_gain: float = 0.02, prefix: str = "shared") -> list[ResBlock]:
-    """The residual blocks shared by both domains' encoders (or decoders): pass the same list to both builders."""
+    """The residual blocks shared by both domains' encoders (or decoders): pass the same list to both builders.
+
+    n_shared = 0 gives [] (UNIT master: no shared layers).
+    """
     dim = latent_dim(ngf, n_downsample)
     return [ResBlock(dim, norm, init_type, init_gain, name=f"{prefix}_res{i}") for i in range(n_shared)]
 
@@ -97,7 +139,10 @@ def unit_encoder(input_nc: int = 3, ngf: int = 64, n_downsample: int = 2, n_res:
 def unit_decoder(output_nc: int = 3, ngf: int = 64, n_downsample: int = 2, n_res: int = 4,
                  shared: list[ResBlock] = (), norm: str = "instance", init_type: str = "he", init_gain: float = 0.02,
                  name: str = "G") -> keras.Model:
-    """G(h) -> image in [-1, 1]; its first len(shared) residual blocks are `shared`, then nearest-up + 5x5 conv + LN."""
+    """G(h) -> image in [-1, 1]: len(shared) shared residual blocks first, then nearest-up + 5x5 conv + LN + ReLU.
+
+    LN is UnitLayerNorm (master's decoder, used by both UNIT presets).
+    """
     init = kernel_init(init_type, init_gain)
     dim = latent_dim(ngf, n_downsample)
     h = keras.Input((None, None, dim), name="latent")
@@ -108,10 +153,8 @@ def unit_decoder(output_nc: int = 3, ngf: int = 64, n_downsample: int = 2, n_res
         x = ResBlock(dim, norm, init_type, init_gain, name=f"{name}_res{i}")(x)
     for _ in range(n_downsample):
         dim //= 2
-        # UNIT's LayerNorm: per example over (H, W, C), with a per-channel scale and offset
         x = apply(x, layers.UpSampling2D(2, interpolation="nearest"), ReflectionPad2D(2),
-                  layers.Conv2D(dim, 5, padding="valid", kernel_initializer=init),
-                  layers.GroupNormalization(groups=1, epsilon=1e-5), layers.ReLU())
+                  layers.Conv2D(dim, 5, padding="valid", kernel_initializer=init), UnitLayerNorm(1e-5), layers.ReLU())
     x = apply(x, ReflectionPad2D(3), layers.Conv2D(output_nc, 7, padding="valid", kernel_initializer=init),
               layers.Activation("tanh", dtype="float32"))
     return keras.Model(h, x, name=name)
@@ -141,4 +184,5 @@ def ms_discriminator(input_nc: int = 3, ndf: int = 64, n_layers: int = 4, num_sc
     return keras.Model(image, outputs if num_scales > 1 else outputs[0], name=name)
 
 
-__all__ = ["ResBlock", "latent_dim", "shared_blocks", "unit_encoder", "unit_decoder", "ms_discriminator"]
+__all__ = ["ResBlock", "UnitLayerNorm", "latent_dim", "shared_blocks", "unit_encoder", "unit_decoder",
+           "ms_discriminator"]
