@@ -146,7 +146,7 @@ def test_adaptive_contrast_kl_estimate_formula():
 
 @pytest.mark.parametrize("update", ["simultaneous", "critic_first"])
 def test_adaptive_contrast_feeds_T_the_code_normalised_by_q_moments(monkeypatch, update):
-    """T_A sees (z_A - mu) / sigma, with mu, sigma^2 (unbiased, + 1e-4) over the `ac_draws` extra encodings of a;
+    """T_A sees (z_A - mu) / sigma, with mu, sigma^2 (unbiased, + 1e-4) over the `avb_ac_draws` extra encodings of a;
     the step trains E/G and T with finite losses."""
     model = tiny(adaptive_contrast=True, avb_update=update)
     model.compile()
@@ -161,7 +161,7 @@ def test_adaptive_contrast_feeds_T_the_code_normalised_by_q_moments(monkeypatch,
     for group in ("G", "T"):
         assert any(not np.array_equal(a, b) for a, b in zip(before[group], weights(model, group)))
 
-    k = getattr(model, "ac_draws", 4)
+    k = model.config.avb_ac_draws
     z_A = E_calls[0][1]  # E_A's first call encodes a
     draws = [out for (x, _), out in E_calls if x.shape[0] == k * 2 and np.array_equal(x, np.concatenate([A] * k))]
     assert len(draws) == 1

@@ -111,6 +111,7 @@ class Config:
     avb_update: str = "simultaneous"   # AVB: simultaneous (T and E/G gradients from one graph, applied together, as
                                        # the reference) | critic_first (T updated before the E/G step)
     adaptive_contrast: bool = False    # AVB adaptive contrast: T contrasts q(z|x) with a Gaussian of q's moments
+    avb_ac_draws: int = 4              # adaptive contrast: extra encoder noise draws per example for q's moments
     avb_noise_nc: int = 8              # AVB encoder: channels of N(0, I) noise appended to the input image
     weight_decay: float = 0.0          # Adam weight decay (UNIT, DCGAN-MS: 1e-4), by weight_decay_mode
     weight_decay_mode: str = "l2"      # l2: PyTorch Adam's coupled L2, grad += weight_decay * w (the references) |
@@ -178,6 +179,8 @@ class Config:
         if self.n_downsample < 0 or s >> self.n_downsample < 4:
             raise ConfigError(f"option n_downsample={self.n_downsample} leaves less than 4x4 pixels at image_size={s}")
         positive = ("lr", "beta2", "adam_eps", "lr_step", "lr_gamma", "n_critic")
+        if self.avb_ac_draws < 2:
+            raise ConfigError(f"option avb_ac_draws={self.avb_ac_draws} must be >= 2 (a variance needs two draws)")
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ConfigError(f"option {name}={getattr(self, name)!r} must be > 0")

@@ -53,7 +53,7 @@ class UNIT(UnpairedGAN):
            L_T = CE(T(x, z_T), 1) + CE(T(x, n), 0)            (sigmoid cross-entropy, summed over the R pairs)
          T(x, z) = T_net(x, z) + 0.5 sum_c z_c^2 per position with avb_prior_term (Mescheder's reference), so
          T_net learns only the residual log q + const. Adaptive contrast: mu, sigma^2 are q(z | x)'s moments per
-         example and latent element (position and channel), estimated over `ac_draws` further noise draws of the
+         example and latent element (position and channel), estimated over `avb_ac_draws` further noise draws of the
          encoder on the same x (unbiased variance, + 1e-4 as the reference), without gradient.
          avb_update simultaneous (AVB's reference): after the D step, T's and E/G's gradients come from ONE forward
          graph -- the same codes z, and the same evaluations T(x, z_T) feed L_T and the R terms -- and are applied
@@ -63,8 +63,6 @@ class UNIT(UnpairedGAN):
     Adam's weight_decay (UNIT presets 1e-4; not on T) is PyTorch's coupled L2, grad += wd * w (weight_decay_mode l2),
     as the references.
     """
-
-    ac_draws = 4  # adaptive contrast: noise draws per example for q's moments
 
     loss_names = ("D_A", "D_B", "G_GAN", "recon", "kl", "cycle", "cycle_kl", "T")
     ema_targets = ("E_A", "E_B", "G_A", "G_B")
@@ -121,8 +119,8 @@ class UNIT(UnpairedGAN):
         return h, (h + self.normal_like(h) if noise else h)
 
     def _posterior_moments(self, E, x, training):
-        """(mu, sigma^2 + 1e-4) of q(z | x) per example and latent element from `ac_draws` noise draws; no gradient."""
-        k = self.ac_draws
+        """(mu, sigma^2 + 1e-4) of q(z | x) per example and latent element from `avb_ac_draws` noise draws; no gradient."""
+        k = self.config.avb_ac_draws
         x = ops.stop_gradient(x)
         _, zs = self._encode(E, ops.concatenate([x] * k, 0), training)
         zs = ops.stack(ops.split(ops.cast(zs, "float32"), k, 0))
