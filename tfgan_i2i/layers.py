@@ -1,10 +1,46 @@
-"""Small building blocks shared by the networks: norms, reflection padding, z tiling, pooling, init."""
+"""Small building blocks of the networks: norms, padding, PyTorch-style convs, z tiling, pooling, dropout, init."""
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import layers, ops
 
 PACKAGE = "tfgan_i2i"
+
+
+def replica_seed(seed_generator: keras.random.SeedGenerator):
+    """A stateless seed (2,) int32 from `seed_generator`'s stream, with the replica id folded in under a strategy.
+
+    A SeedGenerator's state is a mirrored variable that every replica advances in step, so without the replica id
+    all replicas would draw the same numbers for their different examples. On one device (or one replica) the seed
+    is the one keras.random would use with this generator, so single-device draws are unchanged.
+    """
+    seed = tf.cast(tf.math.floormod(seed_generator.next(), tf.int32.max - 1), tf.int32)
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        seed = tf.random.experimental.stateless_fold_in(seed, context.replica_id_in_sync_group)
+    return seed
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Dropout(layers.Dropout):
+    """keras.layers.Dropout (inverted: kept units scaled by 1 / (1 - rate)) whose mask differs on every replica.
+
+    Keras' own Dropout draws from a SeedGenerator whose state is mirrored under a strategy, so all replicas would
+    drop the same units of their different examples; here the replica id is folded into the seed (`replica_seed`).
+    """
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0:
+            return inputs
+        if self.rate == 1:
+            return ops.zeros_like(inputs)
+        noise_shape = self.noise_shape
+        if noise_shape is not None:
+            dynamic = tf.shape(inputs)
+            noise_shape = tf.stack([dynamic[i] if d is None else d for i, d in enumerate(noise_shape)])
+        return tf.nn.experimental.stateless_dropout(inputs, self.rate, noise_shape=noise_shape,
+                                                    seed=replica_seed(self.seed_generator))
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -103,6 +139,36 @@ def conv(filters, kernel, stride=1, padding="same", use_bias=True, init=None, sp
         kernel_initializer=init or kernel_init(), name=name,
     )
     return layers.SpectralNormalization(layer) if spectral else layer
+
+
+def torch_conv(filters, kernel, stride=1, padding=0, use_bias=True, init=None):
+    """PyTorch's Conv2d(kernel, stride, padding) as layers: [ZeroPadding2D(padding), valid Conv2D].
+
+    On a size divisible by the stride TF's 'same' pads (kernel - stride) // 2 before and the rest after, so a 3x3
+    stride-2 conv on an even size pads 0 before and 1 after, where PyTorch's padding=1 pads 1 on each side: same
+    weights, a sampling grid shifted by one pixel.
+    Use as `apply(x, *torch_conv(...))`.
+    """
+    pad = [layers.ZeroPadding2D(padding)] if padding else []
+    return [*pad, layers.Conv2D(filters, kernel, strides=stride, padding="valid", use_bias=use_bias,
+                                kernel_initializer=init or kernel_init())]
+
+
+def torch_conv_transpose(filters, kernel, stride=1, padding=0, output_padding=0, use_bias=True, init=None):
+    """PyTorch's ConvTranspose2d(kernel, stride, padding, output_padding) as [valid Conv2DTranspose, Cropping2D].
+
+    PyTorch's output is the full transposed convolution ((n - 1) * stride + kernel) cropped by `padding` at the
+    start and `padding - output_padding` at the end: (n - 1) * stride - 2 * padding + kernel + output_padding.
+    When output_padding > padding the missing rows at the end come from Keras' own output_padding (they hold the
+    bias only, as in PyTorch). Use as `apply(x, *torch_conv_transpose(...))`.
+    """
+    if not 0 <= output_padding < stride:
+        raise ValueError(f"output_padding={output_padding} must be in [0, stride={stride})")
+    extra = max(output_padding - padding, 0)
+    up = layers.Conv2DTranspose(filters, kernel, strides=stride, padding="valid", output_padding=extra,
+                                use_bias=use_bias, kernel_initializer=init or kernel_init())
+    crop = (padding, max(padding - output_padding, 0))
+    return [up, layers.Cropping2D((crop, crop))] if any(crop) else [up]
 
 
 def lrelu():

@@ -21,7 +21,9 @@ class CycleGAN(UnpairedGAN):
     then each D on real images vs. fakes drawn from its 50-image history (pool):
       L_D_B = 0.5 [GAN(D_B(b), real) + GAN(D_B(pool_B(G_AB(a))), fake)], L_D_A likewise.
     With nz > 0 (the stochastic variant) every generator call gets a fresh z ~ N(0, I); lambda_ms > 0 then adds
-    MSGAN's mode-seeking term for a second code in each direction. The identity term needs input_nc == output_nc.
+    MSGAN's mode-seeking term for a second code in each direction, weighted by lambda_ms ramped over ms_warmup
+    steps (`lambda_ms_now`). The identity term needs input_nc == output_nc. Test-time calls (a_to_b, b_to_a,
+    sample) go through `infer`: EMA weights when config.ema_decay > 0, dropout as config.test_mode says.
     """
 
     loss_names = ("D_A", "D_B", "G_AB", "G_BA", "cycle_A", "cycle_B", "idt_A", "idt_B", "ms")
@@ -44,20 +46,21 @@ class CycleGAN(UnpairedGAN):
         }
 
     # --- generators ----------------------------------------------------------------
-    def _run(self, G, images, z=None, training=False):
-        if self.config.nz == 0:
-            return G(images, training=training)
-        if z is None:
-            z = self.random_z(ops.shape(images)[0])
-        return G([images, z], training=training)
+    def _run(self, name, images, z=None, training=False):
+        """Generator `name` on images (and z: a fresh draw when None and nz > 0); training=False is test time."""
+        inputs = images
+        if self.config.nz > 0:
+            z = self.random_z(ops.shape(images)[0]) if z is None else ops.convert_to_tensor(z, "float32")
+            inputs = [images, z]
+        return self.nets[name](inputs, training=True) if training else self.infer(name, inputs)
 
     def a_to_b(self, images, z=None):
-        """G_AB(A[, z]) in inference mode; with nz > 0 and z None a random code is drawn."""
-        return self._run(self.G_AB, self.as_images(images), z)
+        """G_AB(A[, z]) at test time (EMA weights, config.test_mode); with nz > 0 and z None a random code is drawn."""
+        return self._run("G_AB", self.as_images(images), z)
 
     def b_to_a(self, images, z=None):
-        """G_BA(B[, z]) in inference mode; with nz > 0 and z None a random code is drawn."""
-        return self._run(self.G_BA, self.as_images(images), z)
+        """G_BA(B[, z]) at test time (EMA weights, config.test_mode); with nz > 0 and z None a random code is drawn."""
+        return self._run("G_BA", self.as_images(images), z)
 
     def sample(self, images, k: int = 5, seed: int = 0, direction: str = "AtoB"):
         """k translations per input (A -> B, or B -> A), (N, k, H, W, C); k identical ones when nz == 0."""
@@ -74,24 +77,24 @@ class CycleGAN(UnpairedGAN):
         """(per-example G terms, fake_A, fake_B) of the G step (see the class doc), with D as it is."""
         c = self.config
         lam, lam_idt = c.lambda_cycle, c.lambda_identity * c.lambda_cycle
-        fake_B = self._run(self.G_AB, A, training=training)
-        fake_A = self._run(self.G_BA, B, training=training)
+        fake_B = self._run("G_AB", A, training=training)
+        fake_A = self._run("G_BA", B, training=training)
         g = {
             "G_AB": c.lambda_gan * L.gan_g_loss(c.gan_mode, self.D_B(fake_B, training=training)),
             "G_BA": c.lambda_gan * L.gan_g_loss(c.gan_mode, self.D_A(fake_A, training=training)),
-            "cycle_A": lam * L.cycle_loss(self._run(self.G_BA, fake_B, training=training), A),
-            "cycle_B": lam * L.cycle_loss(self._run(self.G_AB, fake_A, training=training), B),
+            "cycle_A": lam * L.cycle_loss(self._run("G_BA", fake_B, training=training), A),
+            "cycle_B": lam * L.cycle_loss(self._run("G_AB", fake_A, training=training), B),
         }
         if lam_idt > 0 and c.input_nc == c.output_nc:
-            g["idt_A"] = lam_idt * L.identity_loss(self._run(self.G_BA, A, training=training), A)
-            g["idt_B"] = lam_idt * L.identity_loss(self._run(self.G_AB, B, training=training), B)
+            g["idt_A"] = lam_idt * L.identity_loss(self._run("G_BA", A, training=training), A)
+            g["idt_B"] = lam_idt * L.identity_loss(self._run("G_AB", B, training=training), B)
         if c.nz > 0 and c.lambda_ms > 0:
             n = ops.shape(A)[0]
             z1, z2, z3, z4 = (self.random_z(n) for _ in range(4))
-            run = lambda G, x, z: self._run(G, x, z, training)  # noqa: E731
-            g["ms"] = c.lambda_ms * (
-                L.mode_seeking_loss(run(self.G_AB, A, z1), run(self.G_AB, A, z2), z1, z2)
-                + L.mode_seeking_loss(run(self.G_BA, B, z3), run(self.G_BA, B, z4), z3, z4))
+            run = lambda name, x, z: self._run(name, x, z, training)  # noqa: E731
+            g["ms"] = self.lambda_ms_now() * (
+                L.mode_seeking_loss(run("G_AB", A, z1), run("G_AB", A, z2), z1, z2)
+                + L.mode_seeking_loss(run("G_BA", B, z3), run("G_BA", B, z4), z3, z4))
         return g, fake_A, fake_B
 
     def train_step(self, data):

@@ -4,6 +4,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from ..layers import replica_seed
+
 
 class ImagePool(tf.Module):
     """A buffer of up to `size` past fakes; D is trained on a mix of current and past generator outputs.
@@ -12,7 +14,8 @@ class ImagePool(tf.Module):
     returned; once full, with probability 0.5 a uniformly chosen stored image is returned and replaced by the
     new one, otherwise the new image is returned unchanged (Shrivastava et al. 2017; CycleGAN uses size 50).
     Randomness comes from a keras SeedGenerator, so a run is repeatable. size == 0 returns the input as is.
-    Under a distribution strategy the buffer is replica-local (each replica keeps its own history).
+    Under a distribution strategy the buffer is replica-local (each replica keeps its own history) and so are the
+    swap and slot draws: the replica id is folded into the mirrored seed stream (`replica_seed`).
     """
 
     def __init__(self, size: int, image_shape, seed: int = 0, name: str = "image_pool"):
@@ -32,8 +35,7 @@ class ImagePool(tf.Module):
         if self.size == 0:
             return images
         n = tf.shape(images)[0]
-        swap = keras.random.uniform((n,), seed=self.seed_generator) > 0.5
-        slot = tf.cast(keras.random.randint((n,), 0, self.size, seed=self.seed_generator), tf.int32)
+        swap, slot = self.draws(n)
 
         def body(i, out):
             image = images[i]
@@ -59,6 +61,16 @@ class ImagePool(tf.Module):
         out = tf.TensorArray(tf.float32, size=n, element_shape=images.shape[1:])
         _, out = tf.while_loop(lambda i, _: i < n, body, (tf.constant(0), out))
         return tf.ensure_shape(out.stack(), images.shape)
+
+    def draws(self, n):
+        """(swap (n,) bool with P = 0.5, slot (n,) int32 uniform in [0, size)) for the next query of n images.
+
+        On one device these are the draws keras.random.uniform / randint make with this seed generator.
+        """
+        swap = tf.random.stateless_uniform((n,), seed=replica_seed(self.seed_generator)) > 0.5
+        slot = tf.random.stateless_uniform((n,), seed=replica_seed(self.seed_generator), minval=0,
+                                           maxval=max(self.size, 1), dtype=tf.int32)
+        return swap, slot
 
     def reset(self):
         """Empty the buffer."""

@@ -6,7 +6,8 @@ import math
 import keras
 from keras import layers
 
-from ..layers import ConcatZ, ReflectionPad2D, apply, kernel_init, norm_layer
+from ..layers import (ConcatZ, Dropout, ReflectionPad2D, apply, kernel_init, norm_layer, torch_conv,
+                      torch_conv_transpose)
 
 
 def _inputs(input_nc: int, nz: int, size: int | None):
@@ -71,7 +72,7 @@ def unet_generator(
         if i == 0:
             x = layers.Activation("tanh", dtype="float32")(x)
             break
-        x = apply(x, norm_layer(norm, init_gain), layers.Dropout(0.5) if use_dropout and 4 <= i <= depth - 2 else None)
+        x = apply(x, norm_layer(norm, init_gain), Dropout(0.5) if use_dropout and 4 <= i <= depth - 2 else None)
         x = layers.Concatenate()([x, skips[i]])
     return keras.Model([image, z] if z is not None else image, x, name=name)
 
@@ -88,8 +89,11 @@ def resnet_generator(
 ) -> keras.Model:
     """ResNet G (Johnson et al.): 7x7 stem, 2 stride-2 convs, n residual blocks, 2 up-convs, 7x7 head.
 
-    Reflection padding throughout. With nz > 0, z is concatenated at the input ('input') or also
-    before every down-sampling conv and every residual block ('all').
+    Reflection padding around the 7x7 and residual convs; the stride-2 convs and up-convs pad as the reference's
+    Conv2d(3, 2, padding=1) and ConvTranspose2d(3, 2, padding=1, output_padding=1) (zeros, symmetric; TF's 'same'
+    would shift the grid by a pixel). Dropout 0.5 (use_dropout) sits between a block's two convs. With nz > 0,
+    z is concatenated at the input ('input') or also before every down-sampling conv and every residual block
+    ('all').
     """
     init = kernel_init(init_type, init_gain)
     use_bias = norm != "batch"
@@ -100,19 +104,19 @@ def resnet_generator(
               norm_layer(norm, init_gain), layers.ReLU())
     for i in range(n_downsampling):
         x = _with_z(x, z) if every else x
-        x = apply(x, layers.Conv2D(ngf * 2 ** (i + 1), 3, strides=2, padding="same", use_bias=use_bias,
-                                   kernel_initializer=init), norm_layer(norm, init_gain), layers.ReLU())
+        x = apply(x, *torch_conv(ngf * 2 ** (i + 1), 3, 2, 1, use_bias, init), norm_layer(norm, init_gain),
+                  layers.ReLU())
     dim = ngf * 2**n_downsampling
     for _ in range(n_blocks):
         h = apply(_with_z(x, z) if every else x, ReflectionPad2D(1),
                   layers.Conv2D(dim, 3, padding="valid", use_bias=use_bias, kernel_initializer=init),
-                  norm_layer(norm, init_gain), layers.ReLU(), layers.Dropout(0.5) if use_dropout else None,
+                  norm_layer(norm, init_gain), layers.ReLU(), Dropout(0.5) if use_dropout else None,
                   ReflectionPad2D(1), layers.Conv2D(dim, 3, padding="valid", use_bias=use_bias, kernel_initializer=init),
                   norm_layer(norm, init_gain))
         x = layers.Add()([x, h])
     for i in range(n_downsampling):
-        x = apply(x, layers.Conv2DTranspose(dim // 2 ** (i + 1), 3, strides=2, padding="same", use_bias=use_bias,
-                                            kernel_initializer=init), norm_layer(norm, init_gain), layers.ReLU())
+        x = apply(x, *torch_conv_transpose(dim // 2 ** (i + 1), 3, 2, 1, 1, use_bias, init),
+                  norm_layer(norm, init_gain), layers.ReLU())
     x = apply(x, ReflectionPad2D(3), layers.Conv2D(output_nc, 7, padding="valid", kernel_initializer=init),
               layers.Activation("tanh", dtype="float32"))
     return keras.Model([image, z] if z is not None else image, x, name=name)
