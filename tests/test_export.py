@@ -92,7 +92,8 @@ def test_saved_model_rejects_wrong_dtype_and_size(exported):
 
 
 def test_batch_norm_and_dropout_run_in_inference_mode(tmp_path, real_u8):
-    model = build_model("pix2pix", image_size=SIZE, load_size=SIZE, ngf=8, ndf=8, init_gain=0.1)
+    # test_mode "eval" (the pix2pix preset tests in "train" mode, as its paper: see tests/test_faithful.py)
+    model = build_model("pix2pix", image_size=SIZE, load_size=SIZE, ngf=8, ndf=8, init_gain=0.1, test_mode="eval")
     loaded = tf.saved_model.load(export_savedmodel(model, str(tmp_path / "p2p")))
     a = real_u8[0]
     one = loaded.signatures["translate"](image=tf.constant(a[:1]))["image"].numpy()
