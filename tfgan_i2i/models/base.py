@@ -7,21 +7,9 @@ from keras import ops
 
 from .. import losses as L
 from ..config import Config, ConfigError
-from ..optimizers import adam
+from ..layers import replica_seed
 from ..networks import conv_encoder, patch_discriminator, resnet_encoder, resnet_generator, unet_generator
-
-
-def replica_seed(seed_generator: keras.random.SeedGenerator):
-    """A stateless seed (2,) int32 from `seed_generator`'s stream, with the replica id folded in under a strategy.
-
-    A SeedGenerator's state is a mirrored variable that every replica advances in step, so without the replica id
-    all replicas would draw the same numbers for their different examples.
-    """
-    seed = tf.cast(tf.math.floormod(seed_generator.next(), tf.int32.max - 1), tf.int32)
-    context = tf.distribute.get_replica_context()
-    if context is not None and context.num_replicas_in_sync > 1:
-        seed = tf.random.experimental.stateless_fold_in(seed, context.replica_id_in_sync_group)
-    return seed
+from ..optimizers import adam
 
 
 def latent_codes(k, nz: int, seed):
@@ -242,8 +230,8 @@ class TranslationGAN(keras.Model):
     def translate(self, images, z=None):
         """Translate a batch of A images in [-1, 1] to B (inference mode); z defaults to a random draw."""
         images = ops.convert_to_tensor(images, "float32")
-        if self.config.nz > 0 and z is None:
-            z = self.random_z(ops.shape(images)[0])
+        if self.config.nz > 0:
+            z = self.random_z(ops.shape(images)[0]) if z is None else ops.convert_to_tensor(z, "float32")
         return self.generate(images, z, training=False)
 
     def sample(self, images, k: int = 5, seed: int = 0):
