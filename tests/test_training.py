@@ -7,6 +7,7 @@ import sys
 import textwrap
 import time
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -15,8 +16,8 @@ from PIL import Image
 from tfgan_i2i.config import preset
 from tfgan_i2i.data import sample_dir
 from tfgan_i2i.models import build_model
-from tfgan_i2i.training import (CheckpointCallback, CheckpointError, LinearDecay, SampleGrid, load_for_inference,
-                                read_checkpoint_epoch, restore_latest, train)
+from tfgan_i2i.training import (CheckpointCallback, CheckpointError, LinearDecay, LRSchedule, SampleGrid,
+                                load_for_inference, read_checkpoint_epoch, restore_latest, train)
 
 TINY = dict(image_size=32, load_size=32, ngf=8, ndf=8, nef=8, batch_size=2)
 
@@ -57,6 +58,93 @@ def test_linear_decay_hand_numbers_and_optimizers_follow():
         cb.on_epoch_end(epoch, logs)
         assert logs["lr"] == pytest.approx(lr)
     assert LinearDecay(3, 4, base_lr=2.0).factor(6) == pytest.approx(0.2)
+
+
+# --- LRSchedule: the preset's lr_policy, per optimizer -----------------------------------------------------------
+def lrs(model):
+    return {name: float(np.asarray(opt.learning_rate)) for name, opt in model.optimizers_by_name.items()}
+
+
+def schedule_for(config):
+    model = build_model(config)
+    model.compile()
+    cb = LRSchedule()
+    cb.set_model(model)
+    return model, cb
+
+
+def test_lr_schedule_linear_policy_equals_linear_decay():
+    # what train() applied before lr_policy existed, for every preset with the linear policy
+    model, cb = schedule_for(tiny("bicyclegan", lr=1e-3, epochs=3, epochs_decay=4))
+    old = LinearDecay(3, 4)
+    old.set_model(model)
+    for epoch in range(8):
+        assert cb.lr_at(epoch, "G") == pytest.approx(old.lr_at(epoch))
+        cb.on_epoch_begin(epoch)
+        assert lrs(model) == pytest.approx({n: old.lr_at(epoch) for n in ("G", "E", "D", "D2")})
+        logs = {}
+        cb.on_epoch_end(epoch, logs)
+        assert logs == {"lr": pytest.approx(old.lr_at(epoch))}  # one lr for all: no per-optimizer entries
+
+
+def test_lr_schedule_constant_policy_stays_constant_over_epochs():
+    # UNIT / AVB-GTN / DCGAN presets: constant; epochs and epochs_decay would decay it under the old LinearDecay
+    model, cb = schedule_for(tiny("pix2pix", lr=1e-3, lr_policy="constant", epochs=1, epochs_decay=2))
+    for epoch in range(6):
+        cb.on_epoch_begin(epoch)
+        assert lrs(model) == pytest.approx({"G": 1e-3, "D": 1e-3})
+    assert preset("unit").lr_policy == preset("avb-gtn").lr_policy == preset("dcgan").lr_policy == "constant"
+
+
+def test_lr_schedule_step_policy_halves_at_the_optimizers_own_iteration():
+    model, cb = schedule_for(tiny("pix2pix", lr=1e-3, lr_policy="step", lr_step=100, lr_gamma=0.5))
+    cb.on_train_begin()
+    cb.on_epoch_begin(0)
+    for g_iterations, d_iterations, g_lr, d_lr in ((0, 0, 1e-3, 1e-3), (99, 100, 1e-3, 5e-4), (100, 199, 5e-4, 5e-4),
+                                                   (250, 300, 2.5e-4, 1.25e-4)):
+        model.optimizers_by_name["G"].iterations.assign(g_iterations)
+        model.optimizers_by_name["D"].iterations.assign(d_iterations)
+        cb.on_train_batch_begin(0)
+        assert lrs(model) == pytest.approx({"G": g_lr, "D": d_lr}), (g_iterations, d_iterations)
+
+
+def test_lr_schedule_step_policy_inside_fit_steps_per_iteration():
+    model, cb = schedule_for(tiny("pix2pix", lr=1e-3, lr_policy="step", lr_step=2, lr_gamma=0.5))
+    seen = []
+
+    class Record(keras.callbacks.Callback):  # after the schedule: the lr each update uses
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(lrs(self.model)["G"])
+
+    history = model.fit(toy_dataset(n=10, batch=2), epochs=1, callbacks=[cb, Record()], verbose=0, shuffle=False)
+    assert seen == pytest.approx([1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4])  # iterations 0..4 // 2
+    assert history.history["lr"] == [pytest.approx(2.5e-4)]  # the lr of the epoch's last update
+
+
+def test_lr_schedule_gives_lr_d_to_the_discriminators_only():
+    model, cb = schedule_for(tiny("bicyclegan", lr=1e-3, lr_D=4e-3, epochs=1, epochs_decay=1))
+    for epoch, factor in ((0, 1.0), (1, 0.5)):
+        cb.on_epoch_begin(epoch)
+        assert lrs(model) == pytest.approx({"G": 1e-3 * factor, "E": 1e-3 * factor, "D": 4e-3 * factor,
+                                            "D2": 4e-3 * factor})
+        logs = {}
+        cb.on_epoch_end(epoch, logs)
+        assert logs == pytest.approx({"lr": 1e-3 * factor, "lr_D": 4e-3 * factor, "lr_D2": 4e-3 * factor})
+    # the unpaired groups: G, D and the AVB adversary T (avb-gtn: lr_T = 10 x lr)
+    config = preset("avb-gtn", image_size=32, load_size=32, ngf=8, ndf=8, ntf=8, n_res=1, num_D=1, d_layers=1)
+    model, cb = schedule_for(config)
+    cb.on_epoch_begin(5)
+    assert lrs(model) == pytest.approx({"G": 1e-4, "D": 1e-4, "T": 1e-3})
+
+
+def test_train_follows_the_configs_lr_policy_and_lr_d(tmp_path):
+    # before lr_policy, train() always applied LinearDecay(epochs, epochs_decay) with config.lr for every optimizer
+    config = tiny("pix2pix", lr=2e-4, lr_D=1e-3, lr_policy="constant", epochs=1, epochs_decay=1)
+    model, history = train(config, sample_dir(), str(tmp_path), epochs=2, steps_per_epoch=1, sample_k=1, num_fixed=1,
+                           verbose=0)
+    assert history.history["lr"] == pytest.approx([2e-4, 2e-4])
+    assert history.history["lr_D"] == pytest.approx([1e-3, 1e-3])
+    assert lrs(model) == pytest.approx({"G": 2e-4, "D": 1e-3})
 
 
 # --- SampleGrid ----------------------------------------------------------------------------------------------------

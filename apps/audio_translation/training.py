@@ -9,7 +9,7 @@ from tfgan_i2i.audio import read_audio
 from tfgan_i2i.config import Config, ConfigError
 from tfgan_i2i.data.audio import audio_domain_files, unpaired_audio_dataset
 from tfgan_i2i.models import build_model
-from tfgan_i2i.training.callbacks import (CONFIG_FILE, CheckpointCallback, CheckpointError, LinearDecay,
+from tfgan_i2i.training.callbacks import (CONFIG_FILE, CheckpointCallback, CheckpointError, LRSchedule,
                                           check_compatible, restore_latest)
 from tfgan_i2i.training.train import _set_aside
 
@@ -75,8 +75,9 @@ def train_audio(config: Config, violin_files, piano_files, logdir: str, epochs: 
     Writes `logdir/config.json`, a checkpoint per epoch in `logdir/checkpoints` (resumed from, unless resume=False
     moves them aside), Keras' TensorBoard scalars in `logdir/train` and, for `monitor` clips ({"violin": wave,
     "piano": wave}), translated audio and spectrograms in `logdir/audio`. `epochs` is the total (default
-    config.epochs + config.epochs_decay); the learning rate follows LinearDecay(config.epochs,
-    config.epochs_decay). `steps_per_epoch` None makes an epoch one crop per file of the larger domain.
+    config.epochs + config.epochs_decay); the learning rate follows the config's lr_policy (`LRSchedule`: the
+    avb-gtn and unit presets keep it constant, lr_T apart). `steps_per_epoch` None makes an epoch one crop per
+    file of the larger domain.
     `run_eagerly` skips compiling the train step into a graph: a quicker start for a few debugging steps, much
     slower per step after that.
     Returns (model, history), history None when the checkpoints already hold every epoch.
@@ -107,8 +108,8 @@ def train_audio(config: Config, violin_files, piano_files, logdir: str, epochs: 
     dataset = unpaired_audio_dataset(violin_files, piano_files, spec, crop_frames=frames,
                                      batch_size=config.batch_size, repeat=steps_per_epoch is not None,
                                      seed=config.seed + initial_epoch)  # a resumed run gets fresh crops
-    # LinearDecay first so `lr` is in the logs TensorBoard writes; the checkpoint before the (slower) audio render.
-    all_callbacks = [LinearDecay(config.epochs, config.epochs_decay), CheckpointCallback(checkpoint_dir)]
+    # LRSchedule first so `lr` is in the logs TensorBoard writes; the checkpoint before the (slower) audio render.
+    all_callbacks = [LRSchedule(), CheckpointCallback(checkpoint_dir)]
     if monitor:
         all_callbacks.append(AudioSamples(monitor, spec, frames, logdir))
     all_callbacks += [keras.callbacks.TensorBoard(logdir, update_freq="epoch", write_graph=False, profile_batch=0),

@@ -305,6 +305,127 @@ def _build(pairs: PairedFiles, *, direction, load_size, crop_size, batch_size, f
     return ds.prefetch(auto)
 
 
+# --- the stateless epoch stream (exact resume) ----------------------------------------------------------------------
+_ENDLESS = np.iinfo(np.int64).max  # the end of an endless tf.data range
+
+
+def _stream_seed(seed: int, *data) -> tf.Tensor:
+    """A (2,) int64 stateless seed that depends only on the run `seed` and the integers `data` (stream, pass, ...)."""
+    out = tf.stack([tf.constant(seed, tf.int64), tf.constant(0, tf.int64)])
+    for d in data:
+        out = tf.random.experimental.stateless_fold_in(out, tf.cast(d, tf.int64))
+    return out
+
+
+def _augment_seeds(seed: int, stream: int, position) -> tf.Tensor:
+    """The (4,) crop and flip seeds of the example at `position` of a stream (what `_preparer` expects)."""
+    return tf.concat([_stream_seed(seed, stream, position, 0), _stream_seed(seed, stream, position, 1)], 0)
+
+
+def _index_stream(n: int, start, seed: int, shuffle: bool, stream: int) -> tf.data.Dataset:
+    """Endless (item index, position) pairs from example position `start` on, as passes over range(n).
+
+    Position q is item order_p[q % n] of pass p = q // n, where order_p is a permutation (the identity without
+    `shuffle`) drawn statelessly from (seed, stream, p). So any position can be reached by skipping item indices
+    only: nothing before `start` is read or decoded.
+    """
+    start = tf.cast(start, tf.int64)
+
+    def one_pass(p):
+        order = tf.range(n, dtype=tf.int64)
+        if shuffle:
+            order = tf.random.experimental.stateless_shuffle(order, seed=_stream_seed(seed, stream, p))
+        return tf.data.Dataset.from_tensor_slices(order)
+
+    items = tf.data.Dataset.range(start // n, _ENDLESS).flat_map(one_pass).skip(start % n)
+    return tf.data.Dataset.zip((items, tf.data.Dataset.range(start, _ENDLESS)))
+
+
+def _image_store(dataset: tf.data.Dataset):
+    """Decode every element of a dataset of uint8 image tuples once; returns a random-access lookup i -> tuple.
+
+    The images (any sizes) are kept as one flat uint8 buffer per tuple slot with offsets and shapes, so a
+    stateless order can read image i directly (tf.data's own cache only replays in file order).
+    """
+    columns = None
+    for element in dataset.as_numpy_iterator():
+        element = element if isinstance(element, tuple) else (element,)
+        columns = columns or [[] for _ in element]
+        for column, image in zip(columns, element):
+            column.append(image)
+    stores = []
+    for images in columns:
+        shapes = np.array([im.shape for im in images], np.int64)
+        sizes = shapes.prod(axis=1)
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        stores.append((tf.constant(np.concatenate([im.reshape(-1) for im in images])), tf.constant(offsets),
+                       tf.constant(shapes)))
+        images.clear()
+
+    def lookup(i):
+        out = tuple(tf.reshape(tf.slice(flat, [offsets[i]], [tf.reduce_prod(shapes[i])]), shapes[i])
+                    for flat, offsets, shapes in stores)
+        return out if len(out) > 1 else out[0]
+
+    return lookup
+
+
+def _check_epoch_args(epoch, steps_per_epoch, cache) -> None:
+    """Reject epoch-stream options that cannot work."""
+    if not (isinstance(epoch, (int, np.integer)) and epoch >= 0):
+        raise ValueError(f"epoch={epoch!r} must be an integer >= 0 (or None for a plain tf.data pipeline)")
+    if steps_per_epoch is not None and not (isinstance(steps_per_epoch, (int, np.integer)) and steps_per_epoch >= 1):
+        raise ValueError(f"steps_per_epoch={steps_per_epoch!r} must be an integer >= 1 (or None: one pass per epoch)")
+    if cache not in (True, False, None):
+        raise ValueError(f"cache={cache!r}: with epoch= the decoded images are kept in memory (cache=True) or read "
+                         "from disk every epoch (cache=False); a cache file is not supported")
+
+
+def _epoch_stream(examples, n: int, batch_size: int, epoch: int, steps_per_epoch: int | None,
+                  drop_remainder: bool) -> tf.data.Dataset:
+    """Batches of the endless example stream `examples(start)`, from the first batch of `epoch` on.
+
+    steps_per_epoch None: epoch e is the n examples at positions [e * n, (e + 1) * n), batched on their own (the
+    last partial batch dropped with drop_remainder), so every epoch is exactly one pass. Otherwise epoch e is the
+    steps_per_epoch full batches from position e * steps_per_epoch * batch_size on, passes running into each other.
+    """
+    auto = tf.data.AUTOTUNE
+    if steps_per_epoch is None:
+        def one_epoch(e):
+            return examples(e * n).take(n).batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=auto)
+
+        ds = tf.data.Dataset.range(epoch, _ENDLESS).flat_map(one_epoch)
+    else:
+        ds = examples(epoch * steps_per_epoch * batch_size).batch(batch_size, drop_remainder=True,
+                                                                  num_parallel_calls=auto)
+    return ds.prefetch(auto)
+
+
+def _build_epochs(pairs: PairedFiles, *, direction, load_size, crop_size, batch_size, flip, shuffle, cache, seed,
+                  input_nc, output_nc, drop_remainder, epoch, steps_per_epoch) -> tf.data.Dataset:
+    """The stateless epoch stream of already-validated pairs (see `paired_dataset`, `epoch`)."""
+    auto = tf.data.AUTOTUNE
+    seed = 0 if seed is None else int(seed)
+    decode = _decoder(pairs.layout, swap=direction == "BtoA")
+    prepare = _preparer(load_size, crop_size, flip, input_nc, output_nc)
+    columns = (list(pairs.a),) if pairs.b is None else (list(pairs.a), list(pairs.b))
+    if cache:
+        load = _image_store(tf.data.Dataset.from_tensor_slices(columns if len(columns) > 1 else columns[0])
+                            .map(decode, num_parallel_calls=auto))
+    else:
+        paths = [tf.constant(c) for c in columns]
+
+        def load(i):
+            return decode(*(tf.gather(p, i) for p in paths))
+
+    def examples(start):
+        ids = _index_stream(len(pairs), start, seed, shuffle, stream=0)
+        return ids.map(lambda i, position: prepare(load(i), _augment_seeds(seed, 0, position)),
+                       num_parallel_calls=auto)
+
+    return _epoch_stream(examples, len(pairs), batch_size, epoch, steps_per_epoch, drop_remainder)
+
+
 def paired_dataset(
     root: str,
     split: str = "train",
@@ -321,6 +442,8 @@ def paired_dataset(
     output_nc: int = 3,
     drop_remainder: bool = True,
     validate: str = "full",
+    epoch: int | None = None,
+    steps_per_epoch: int | None = None,
 ) -> tf.data.Dataset:
     """A tf.data.Dataset of (A, B) float32 batches in [-1, 1], shape (batch, crop_size, crop_size, nc).
 
@@ -329,15 +452,31 @@ def paired_dataset(
     shuffle=False and load_size == crop_size for a deterministic resize. `cache` is True (in memory) or a file
     path; `validate` is "full" (decode every file once, ~1 ms each), "header" (size and format only) or "none".
     `root` may also be the split folder itself (e.g. ".../facades/train"); `split` is then not used.
+
+    `epoch` (an int) gives the endless, stateless stream of epochs epoch, epoch + 1, ... that exact resume needs:
+    epoch e's order, crops and flips depend only on (seed, e), never on how many epochs this process has seen, so
+    a run resumed at epoch e gets the same batches as one that trained straight through, and nothing before epoch e
+    is read. steps_per_epoch None makes each epoch one pass (len // batch_size batches with drop_remainder);
+    an int makes epochs of that many full batches, passes running into each other (as repeat=True does).
+    Pass the same steps per epoch to `fit`. `repeat` is not used then; `cache` is True or False.
     """
     _check_args(direction, load_size, crop_size, batch_size, input_nc, output_nc)
+    if epoch is not None:
+        _check_epoch_args(epoch, steps_per_epoch, cache)
     pairs = _find_unchecked(root, split)
     modes_a, modes_b = _validate(pairs, validate)
     _note_modes(modes_a, modes_b, direction, input_nc, output_nc)
-    if drop_remainder and not repeat and len(pairs) < batch_size:
+    endless = repeat if epoch is None else steps_per_epoch is not None
+    if drop_remainder and not endless and len(pairs) < batch_size:
         raise DataError(
             f"{pairs.folder!r} has {len(pairs)} pair(s), fewer than batch_size={batch_size}, so with "
             "drop_remainder=True there would be no batch at all; lower batch_size or pass drop_remainder=False."
+        )
+    if epoch is not None:
+        return _build_epochs(
+            pairs, direction=direction, load_size=load_size, crop_size=crop_size, batch_size=batch_size, flip=flip,
+            shuffle=shuffle, cache=bool(cache), seed=seed, input_nc=input_nc, output_nc=output_nc,
+            drop_remainder=drop_remainder, epoch=int(epoch), steps_per_epoch=steps_per_epoch,
         )
     return _build(
         pairs, direction=direction, load_size=load_size, crop_size=crop_size, batch_size=batch_size, flip=flip,

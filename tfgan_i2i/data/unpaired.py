@@ -19,7 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from .images import DataError, _check_channels, _note_conversion, conversion_kind, list_images
-from .paired import PARALLEL, SIDE_BY_SIDE, PairedFiles, _find_unchecked, _to_float, _validate
+from .paired import (PARALLEL, SIDE_BY_SIDE, PairedFiles, _augment_seeds, _check_epoch_args, _epoch_stream,
+                     _find_unchecked, _image_store, _index_stream, _to_float, _validate)
 
 FOLDERS = "folders"  # the CycleGAN layout: splitA/, splitB/
 
@@ -83,16 +84,8 @@ def _domain_decoder(layout: str, half: int | None):
     return decode
 
 
-def _prepare_images(ds, decode, *, seed, load_size, crop_size, flip, shuffle, channels, buffer=1000, repeat=True):
-    """Shuffle/repeat a dataset of items (file paths if `decode` is given, else uint8 images) and preprocess each:
-    resize to load_size, random crop_size crop, random flip; float32 (crop, crop, channels) in [-1, 1]."""
-    auto = tf.data.AUTOTUNE
-    if shuffle:
-        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
-    if decode is not None:
-        ds = ds.map(decode, num_parallel_calls=auto)
+def _image_preparer(load_size, crop_size, flip, channels):
+    """(uint8 image, (4,) seeds) -> float32 (crop, crop, channels) in [-1, 1]: resize, random crop, random flip."""
 
     def prepare(img, seeds):
         img = tf.image.resize(_to_float(img, channels), [load_size, load_size], method="bilinear", antialias=True)
@@ -103,7 +96,21 @@ def _prepare_images(ds, decode, *, seed, load_size, crop_size, flip, shuffle, ch
             img = tf.image.stateless_random_flip_left_right(img, seeds[2:])
         return tf.ensure_shape(img, [crop_size, crop_size, channels])
 
+    return prepare
+
+
+def _prepare_images(ds, decode, *, seed, load_size, crop_size, flip, shuffle, channels, buffer=1000, repeat=True):
+    """Shuffle/repeat a dataset of items (file paths if `decode` is given, else uint8 images) and preprocess each:
+    resize to load_size, random crop_size crop, random flip; float32 (crop, crop, channels) in [-1, 1]."""
+    auto = tf.data.AUTOTUNE
+    if shuffle:
+        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    if decode is not None:
+        ds = ds.map(decode, num_parallel_calls=auto)
     seeds = tf.data.Dataset.random(seed=None if seed is None else seed + 7, rerandomize_each_iteration=True).batch(4)
+    prepare = _image_preparer(load_size, crop_size, flip, channels)
     return tf.data.Dataset.zip((ds, seeds)).map(prepare, num_parallel_calls=auto)
 
 
@@ -149,12 +156,19 @@ def unpaired_dataset(
     output_nc: int = 3,
     drop_remainder: bool = True,
     validate: str = "full",
+    epoch: int | None = None,
+    steps_per_epoch: int | None = None,
 ) -> tf.data.Dataset:
     """A tf.data.Dataset of unaligned (A, B) float32 batches in [-1, 1], shape (batch, crop_size, crop_size, nc).
 
     Each domain is resized to load_size, randomly cropped to crop_size and flipped on its own, and shuffled
     independently (different seeds), so even a paired folder yields unaligned batches. An epoch (repeat=False)
     has max(len(A), len(B)) // batch_size batches; the smaller domain cycles. direction="BtoA" swaps the domains.
+
+    `epoch` (an int) gives the endless, stateless stream of epochs from `epoch` on, as `paired_dataset` does: each
+    domain is a stream of passes whose orders, crops and flips depend only on (seed, domain, position), and epoch e
+    starts at example position e * max(len(A), len(B)) (steps_per_epoch None: one epoch of batches per such
+    stretch) or e * steps_per_epoch * batch_size (an int: continuous), so a resumed run sees the same batches.
     """
     if direction not in ("AtoB", "BtoA"):
         raise ValueError(f"direction={direction!r} must be 'AtoB' or 'BtoA'")
@@ -164,15 +178,23 @@ def unpaired_dataset(
         raise ValueError(f"batch_size={batch_size} must be an integer >= 1")
     _check_channels(input_nc)
     _check_channels(output_nc)
+    if epoch is not None:
+        _check_epoch_args(epoch, steps_per_epoch, cache)
     files = find_unpaired(root, split, validate)
     sides = [(files.a, 0), (files.b, 1)]
     if direction == "BtoA":
         sides.reverse()
     n = max(len(files.a), len(files.b))
-    if drop_remainder and not repeat and n < batch_size:
+    endless = repeat if epoch is None else steps_per_epoch is not None
+    if drop_remainder and not endless and n < batch_size:
         raise DataError(f"{files.folder!r} has only {n} image(s) per domain, fewer than batch_size={batch_size}; "
                         "lower batch_size or pass drop_remainder=False.")
     _note_modes(files, validate, input_nc, output_nc)
+    if epoch is not None:
+        return _unpaired_epochs(files, sides, n, load_size=load_size, crop_size=crop_size, batch_size=batch_size,
+                                flip=flip, shuffle=shuffle, cache=bool(cache), seed=0 if seed is None else int(seed),
+                                channels=(input_nc, output_nc), drop_remainder=drop_remainder, epoch=int(epoch),
+                                steps_per_epoch=steps_per_epoch)
     base = 0 if seed is None else seed
     domains = [
         _domain(paths, files.layout, half, load_size=load_size, crop_size=crop_size, flip=flip, shuffle=shuffle,
@@ -188,6 +210,38 @@ def unpaired_dataset(
         ds = ds.take(n)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _domain_loader(paths, layout: str, half: int, cache: bool):
+    """index -> uint8 image of one domain: from an in-memory store of the decoded images, or decoded from its file."""
+    decode = _domain_decoder(layout, half)
+    if cache:
+        return _image_store(tf.data.Dataset.from_tensor_slices(list(paths))
+                            .map(decode, num_parallel_calls=tf.data.AUTOTUNE))
+    table = tf.constant(list(paths))
+    return lambda j: decode(tf.gather(table, j))
+
+
+def _unpaired_epochs(files: UnpairedFiles, sides, n: int, *, load_size, crop_size, batch_size, flip, shuffle, cache,
+                     seed: int, channels, drop_remainder, epoch, steps_per_epoch) -> tf.data.Dataset:
+    """The stateless epoch stream of two domains (see `unpaired_dataset`, `epoch`); domain i is stream 1 + i."""
+    domains = []
+    for i, (paths, half) in enumerate(sides):
+        # without shuffling a paired folder would stay aligned; B starts half the set later so pairs are split up
+        offset = max(1, len(paths) // 2) if i == 1 and not shuffle and files.aligned else 0
+        domains.append(dict(size=len(paths), offset=offset, stream=1 + i,
+                            load=_domain_loader(paths, files.layout, half, cache),
+                            prepare=_image_preparer(load_size, crop_size, flip, channels[i])))
+
+    def domain_examples(start, size, offset, stream, load, prepare):
+        ids = _index_stream(size, start + offset, seed, shuffle, stream)
+        return ids.map(lambda j, position: prepare(load(j), _augment_seeds(seed, stream, position)),
+                       num_parallel_calls=tf.data.AUTOTUNE)
+
+    def examples(start):
+        return tf.data.Dataset.zip(tuple(domain_examples(start, **d) for d in domains))
+
+    return _epoch_stream(examples, n, batch_size, epoch, steps_per_epoch, drop_remainder)
 
 
 def unpaired_arrays(root: str, split: str = "test", direction: str = "AtoB", size: int = 256, input_nc: int = 3,

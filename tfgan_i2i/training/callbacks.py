@@ -1,11 +1,14 @@
-"""Training callbacks: the papers' linear learning-rate decay, a fixed sample grid, and atomic checkpoint/resume.
+"""Training callbacks: the presets' learning-rate schedules, a fixed sample grid, and atomic checkpoint/resume.
 
 All three work with any `TranslationGAN` (one optimizer per network in `model.optimizers_by_name`) and plain
-`model.fit(..., callbacks=[...])`.
+`model.fit(..., callbacks=[...])`. A checkpoint holds everything a run's future depends on (weights, optimizer
+slots and step counts, EMA weights, seed streams, image pools, the epoch), so with a stateless data stream
+(`paired_dataset(..., epoch=...)`, as `train` uses) a resumed run continues exactly as if it had not stopped.
 """
 from __future__ import annotations
 
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -36,37 +39,125 @@ class CheckpointError(ValueError):
 
 
 # --- learning rate -----------------------------------------------------------------------------------------------
-class LinearDecay(keras.callbacks.Callback):
+LR_POLICIES = ("linear", "constant", "step")
+
+
+class LRSchedule(keras.callbacks.Callback):
+    """The learning-rate schedule of a config's `lr_policy`, applied to every optimizer of the model.
+
+    Each optimizer `name` in `model.optimizers_by_name` starts from its own base lr, `config.lr_of(name)` (so lr_D
+    and lr_T give the discriminators and the AVB adversary theirs), or `base_lr` for all of them when given, and
+    is multiplied by the policy's factor:
+      linear   (pix2pix, BicycleGAN, CycleGAN): 1 for `epochs` epochs, then linear towards 0 over `epochs_decay`:
+               1 - max(0, epoch + 1 - epochs) / (epochs_decay + 1), epoch counted from 0, set at each epoch start;
+      constant (UNIT, AVB-GTN, DCGAN): 1;
+      step     (UNIT master's StepLR, stepped per iteration): gamma ** (iterations // step), where iterations is the
+               optimizer's own update count before the step, set before every batch.
+    Every option left None is read from `model.config` (lr_policy, epochs, epochs_decay, lr_step, lr_gamma) when
+    training starts, so `LRSchedule()` follows the model's preset. Values depend only on the epoch and the
+    restored iteration counts, so they are right after a resume too. At epoch end the logs get `lr` (the
+    generator's: optimizer G, else the first one) and `lr_<name>` for each optimizer whose base lr differs from it,
+    which TensorBoard shows.
+    """
+
+    def __init__(self, policy: str | None = None, epochs: int | None = None, epochs_decay: int | None = None,
+                 step: int | None = None, gamma: float | None = None, base_lr: float | None = None):
+        super().__init__()
+        if policy is not None and policy not in LR_POLICIES:
+            raise ValueError(f"LRSchedule policy={policy!r} is not one of {', '.join(LR_POLICIES)}")
+        for label, value in (("epochs", epochs), ("epochs_decay", epochs_decay)):
+            if value is not None and value < 0:
+                raise ValueError(f"LRSchedule needs {label} >= 0, got {value}")
+        for label, value in (("step", step), ("gamma", gamma), ("base_lr", base_lr)):
+            if value is not None and not value > 0:
+                raise ValueError(f"LRSchedule needs {label} > 0, got {value}")
+        self._options = {"policy": policy, "epochs": epochs, "epochs_decay": epochs_decay, "step": step,
+                         "gamma": gamma}
+        self.base_lr = base_lr
+        self._epoch = 0
+        self._current: dict[str, float] = {}
+
+    _CONFIG_FIELDS = {"policy": "lr_policy", "epochs": "epochs", "epochs_decay": "epochs_decay", "step": "lr_step",
+                      "gamma": "lr_gamma"}
+
+    def _option(self, name: str):
+        """An option as given, else the model config's value."""
+        value = self._options[name]
+        return getattr(self.model.config, self._CONFIG_FIELDS[name]) if value is None else value
+
+    @property
+    def policy(self) -> str:
+        """The policy in use: linear | constant | step."""
+        return self._option("policy")
+
+    def factor(self, epoch: int, iteration: int = 0) -> float:
+        """The multiplier of the base lr in (0-based) `epoch`, before an optimizer's update number `iteration`."""
+        policy = self.policy
+        if policy == "constant":
+            return 1.0
+        if policy == "step":
+            return float(self._option("gamma")) ** (int(iteration) // int(self._option("step")))
+        epochs, decay = int(self._option("epochs")), int(self._option("epochs_decay"))
+        return 1.0 - max(0, epoch + 1 - epochs) / float(decay + 1)
+
+    def base_of(self, name: str | None = None) -> float:
+        """The base lr of optimizer `name`: `base_lr` when given, else config.lr_of(name) (config.lr for None)."""
+        if self.base_lr is not None:
+            return float(self.base_lr)
+        config = self.model.config
+        return float(config.lr if name is None else config.lr_of(name))
+
+    def lr_at(self, epoch: int, name: str | None = None, iteration: int = 0) -> float:
+        """The learning rate of optimizer `name` (None: the base config.lr) in `epoch` at update `iteration`."""
+        return self.base_of(name) * self.factor(epoch, iteration)
+
+    def _main(self) -> str:
+        """The optimizer whose lr is logged as `lr`."""
+        names = list(self.model.optimizers_by_name)
+        return "G" if "G" in names else names[0]
+
+    def _apply(self):
+        for name, optimizer in self.model.optimizers_by_name.items():
+            iteration = int(keras.ops.convert_to_numpy(optimizer.iterations)) if self.policy == "step" else 0
+            lr = self.lr_at(self._epoch, name, iteration)
+            if self._current.get(name) != lr:
+                optimizer.learning_rate = lr
+                self._current[name] = lr
+
+    def on_train_begin(self, logs=None):
+        self._current = {}  # the optimizers may hold a restored or user-set value: set ours on the first batch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = int(epoch)
+        self._apply()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.policy == "step":
+            self._apply()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or not self._current:
+            return
+        main = self._main()
+        logs["lr"] = self._current[main]
+        for name in self.model.optimizers_by_name:
+            if name != main and self.base_of(name) != self.base_of(main):
+                logs[f"lr_{name}"] = self._current[name]
+
+
+class LinearDecay(LRSchedule):
     """The pix2pix/BicycleGAN schedule: base lr for `epochs` epochs, then linear decay towards 0 over `epochs_decay`.
 
-    lr(epoch) = base_lr * (1 - max(0, epoch + 1 - epochs) / (epochs_decay + 1)), epoch counted from 0, applied to
-    every optimizer in `model.optimizers_by_name` at the start of each epoch (so it is right after a resume too).
-    `base_lr` defaults to `model.config.lr`. The epoch's value is added to the logs as `lr` (TensorBoard shows it).
+    LRSchedule with policy "linear" whatever the config says (kept for existing code; `LRSchedule()` follows the
+    preset). lr(epoch) = base * (1 - max(0, epoch + 1 - epochs) / (epochs_decay + 1)), epoch counted from 0, applied
+    at the start of each epoch; base is `base_lr` for every optimizer when given, else config.lr_of(name).
     """
 
     def __init__(self, epochs: int, epochs_decay: int, base_lr: float | None = None):
-        super().__init__()
         if epochs < 0 or epochs_decay < 0:
             raise ValueError(f"LinearDecay needs epochs >= 0 and epochs_decay >= 0, got {epochs} and {epochs_decay}")
-        self.epochs, self.epochs_decay, self.base_lr = int(epochs), int(epochs_decay), base_lr
-
-    def factor(self, epoch: int) -> float:
-        """The multiplier of the base learning rate in (0-based) `epoch`."""
-        return 1.0 - max(0, epoch + 1 - self.epochs) / float(self.epochs_decay + 1)
-
-    def lr_at(self, epoch: int) -> float:
-        """The learning rate of (0-based) `epoch`."""
-        base = self.base_lr if self.base_lr is not None else self.model.config.lr
-        return float(base) * self.factor(epoch)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        lr = self.lr_at(epoch)
-        for optimizer in self.model.optimizers_by_name.values():
-            optimizer.learning_rate = lr
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["lr"] = self.lr_at(epoch)
+        super().__init__("linear", int(epochs), int(epochs_decay), base_lr=base_lr)
+        self.epochs, self.epochs_decay = int(epochs), int(epochs_decay)
 
 
 # --- sample grid -------------------------------------------------------------------------------------------------
@@ -101,7 +192,20 @@ class SampleGrid(keras.callbacks.Callback):
         self._writer = None
 
     def render(self) -> np.ndarray:
-        """The grid as a uint8 (rows*H, cols*W, 3) image, from the current weights."""
+        """The grid as a uint8 (rows*H, cols*W, 3) image, from the current weights.
+
+        Every seed stream of the model (its own, the image pools', the layers') is put back afterwards, so random
+        draws while rendering (fresh codes, test_mode "train" dropout) leave training exactly as without a grid.
+        """
+        states = _seed_state_variables(self.model)
+        saved = [keras.ops.convert_to_numpy(v) for v in states]
+        try:
+            return self._render()
+        finally:
+            for variable, value in zip(states, saved):
+                variable.assign(value)
+
+    def _render(self) -> np.ndarray:
         if getattr(self.model, "unpaired", False):
             # unpaired models: rows [A, A->B, A->B->A] for the fixed A images, then [B, B->A, B->A->B]
             rows = self.model.cycle_rows(self.images_A, self.images_B)
@@ -146,14 +250,144 @@ class SampleGrid(keras.callbacks.Callback):
 
 
 # --- checkpoints -------------------------------------------------------------------------------------------------
+def _group(variables) -> tf.train.Checkpoint:
+    """A list of variables as one checkpoint node (children v0, v1, ... in list order)."""
+    return tf.train.Checkpoint(**{f"v{i}": v for i, v in enumerate(variables)})
+
+
+def _seed_generators(obj) -> list:
+    """The keras SeedGenerators held as attributes of `obj` (e.g. an ImagePool's), which tf tracking skips."""
+    return [v for v in vars(obj).values() if isinstance(v, keras.random.SeedGenerator)]
+
+
+def _layer_seed_states(model) -> list:
+    """The seed-generator states of the networks' layers (Dropout, noise layers), each once, in network order.
+
+    A Keras 3 layer's SeedGenerator is not a tf trackable, so tf.train.Checkpoint of a network holds its weights
+    and batch-norm statistics but not these (measured: a Dropout network's checkpoint has no seed entry).
+    """
+    seen, states = set(), []
+    for net in model.nets.values():
+        for v in net.non_trainable_variables:
+            if "seed_generator" in v.path and id(v) not in seen:
+                seen.add(id(v))
+                states.append(v)
+    return states
+
+
+def _ema_variables(model) -> list:
+    """The EMA copies of the generators' weights (config.ema_decay > 0), [] without an EMA."""
+    return list(getattr(model, "_ema_list", None) or [])
+
+
+# Besides networks and optimizers, the entries every tfgan_i2i checkpoint has had; the others (image pools, the
+# pools' and layers' seeds, EMA) came with exact resume, so an older checkpoint lacks them (see `_restore`).
+_CORE = ("seed", "epoch")
+
+
 def _trackables(model, epoch: tf.Variable | None = None, optimizers: bool = True) -> dict:
-    """What a checkpoint holds: every network, and for training also every optimizer, the seed state and the epoch."""
+    """What a checkpoint holds: every network and the EMA weights; for training also every optimizer, the epoch and
+    everything an exact resume needs (`model.training_state()`: seed stream, CycleGAN image pools; the pools' and
+    the layers' seed-generator states)."""
     objects = dict(model.nets)
+    ema = _ema_variables(model)
+    if ema:
+        objects["ema"] = _group(ema)
     if optimizers:
         objects.update({f"opt_{name}": opt for name, opt in model.optimizers_by_name.items()})
-        objects["seed"] = model.seed_generator.state
+        state = model.training_state() if hasattr(model, "training_state") else {"seed": model.seed_generator.state}
+        for key, value in state.items():
+            if key == "ema" or value is None:
+                continue  # the EMA is stored above, where inference loading finds it too
+            if isinstance(value, keras.random.SeedGenerator):
+                value = value.state
+            objects[key] = value
+            generators = [] if isinstance(value, (tf.Variable, keras.Variable)) else _seed_generators(value)
+            if generators:
+                objects[f"{key}_seeds"] = _group([g.state for g in generators])
+        layer_seeds = _layer_seed_states(model)
+        if layer_seeds:
+            objects["layer_seeds"] = _group(layer_seeds)
         objects["epoch"] = epoch
     return objects
+
+
+def _seed_state_variables(model) -> list:
+    """Every seed-generator state variable of a model: its seed stream, its modules' (image pools) and its layers'."""
+    out, seen = [], set()
+
+    def add(v):
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+
+    state = model.training_state() if hasattr(model, "training_state") else {"seed": model.seed_generator}
+    for key, value in state.items():
+        if isinstance(value, keras.random.SeedGenerator):
+            add(value.state)
+        elif isinstance(value, (tf.Variable, keras.Variable)):
+            if "seed" in key:
+                add(value)
+        elif value is not None:
+            for generator in _seed_generators(value):
+                add(generator.state)
+    for v in _layer_seed_states(model):
+        add(v)
+    return out
+
+
+def _copy_weights_to_ema(model) -> None:
+    """Start the EMA from the current (restored) weights, for a checkpoint that has none."""
+    for name in getattr(model, "ema_targets", ()):
+        for v in model.nets[name].trainable_variables:
+            ema = getattr(model, "ema_weights", {}).get(id(v))
+            if ema is not None:
+                ema.assign(v)
+
+
+def _restore(objects: dict, path: str, required, inference: bool = False) -> list:
+    """Restore `objects` from checkpoint `path`; returns the optional entries the checkpoint could not fill.
+
+    The entries named in `required` must all fit (else the error propagates); an optional one that is missing or
+    does not fit (a checkpoint written before it existed, or a changed pool_size) keeps its current value.
+    """
+    def attempt(subset, partial):
+        status = tf.train.Checkpoint(**subset).restore(path)
+        if partial:  # no log of the checkpoint values this subset leaves unused
+            status = status.expect_partial()
+        status.assert_existing_objects_matched()
+
+    try:
+        attempt(objects, inference)
+        return []
+    except (AssertionError, ValueError, tf.errors.OpError):
+        pass  # find out which part does not fit, one entry at a time
+    attempt({k: v for k, v in objects.items() if k in required}, True)
+    missing = []
+    for key, value in objects.items():
+        if key in required:
+            continue
+        try:
+            attempt({key: value}, True)
+        except (AssertionError, ValueError, tf.errors.OpError):
+            missing.append(key)
+    return missing
+
+
+def _after_partial_restore(model, missing: list, path: str) -> None:
+    """Reset what a checkpoint could not fill (EMA from the weights, empty image pools) and say so."""
+    if not missing:
+        return
+    if "ema" in missing:
+        _copy_weights_to_ema(model)
+    for key in missing:
+        reset = getattr(getattr(model, key, None), "reset", None)
+        if callable(reset):
+            reset()
+    warnings.warn(
+        f"checkpoint {path} holds no usable {', '.join(missing)} (written by an older tfgan_i2i or with other "
+        "options); continuing with them fresh (EMA = restored weights, empty image pools, seeds as built), so this "
+        "run does not continue exactly where the checkpoint's run stopped", stacklevel=3)
 
 
 def _read_saved_config(directory: str) -> Config | None:
@@ -186,7 +420,8 @@ def check_compatible(config: Config, directory: str) -> None:
 
 
 class CheckpointCallback(keras.callbacks.Callback):
-    """Save all networks, every optimizer (with its iteration count), the epoch and the seed state every `every` epochs.
+    """Save all networks, every optimizer (with its iteration count), the epoch, the EMA weights, the seed streams
+    (the model's, the image pools' and the layers') and the image pools every `every` epochs.
 
     Uses tf.train.CheckpointManager in `directory` (files `ckpt-<epoch>`, keeping the newest `max_to_keep`): it writes
     the data files first and then atomically replaces its state file, so a kill mid-save leaves the previous checkpoint
@@ -256,13 +491,16 @@ def restore_latest(model, directory: str) -> int:
     if not model.optimizers_by_name:
         raise RuntimeError("restore_latest needs a compiled model: call model.compile() first")
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    objects = _trackables(model, epoch)
+    required = [*model.nets, *(f"opt_{name}" for name in model.optimizers_by_name), *_CORE]
     try:
-        tf.train.Checkpoint(**_trackables(model, epoch)).restore(latest).assert_existing_objects_matched()
+        missing = _restore(objects, latest, required)
     except (AssertionError, ValueError, tf.errors.OpError) as e:
         raise CheckpointError(
             f"checkpoint {latest} does not fit this model ({str(e).splitlines()[0][:300]}). Choose a new --logdir, "
             "or pass --no-resume (resume=False) to start over there."
         ) from None
+    _after_partial_restore(model, missing, latest)
     return int(epoch.numpy())
 
 
@@ -287,7 +525,10 @@ def find_checkpoint_dir(path: str) -> str:
 
 
 def load_for_inference(checkpoint_dir: str):
-    """Rebuild the model of a checkpoint directory (or train logdir) from its config.json and load its weights only."""
+    """Rebuild the model of a checkpoint directory (or train logdir) from its config.json and load its weights only.
+
+    The networks' weights and, when config.ema_decay > 0, their EMA copies (which inference uses); no optimizer.
+    """
     from ..models import build_model  # here, not at import time: models import losses/networks, not training
 
     directory = find_checkpoint_dir(checkpoint_dir)
@@ -295,13 +536,13 @@ def load_for_inference(checkpoint_dir: str):
     model = build_model(config)
     latest = tf.train.latest_checkpoint(directory)
     try:
-        status = tf.train.Checkpoint(**_trackables(model, optimizers=False)).restore(latest).expect_partial()
-        status.assert_existing_objects_matched()
+        missing = _restore(_trackables(model, optimizers=False), latest, list(model.nets), inference=True)
     except (AssertionError, ValueError, tf.errors.OpError) as e:
         raise CheckpointError(
             f"checkpoint {latest} does not match {os.path.join(directory, CONFIG_FILE)} "
             f"({str(e).splitlines()[0][:300]}); was config.json edited? Restore it or retrain."
         ) from None
+    _after_partial_restore(model, missing, latest)
     return model
 
 
@@ -313,5 +554,6 @@ def read_checkpoint_epoch(directory: str) -> int:
     return int(tf.train.load_variable(latest, "epoch/.ATTRIBUTES/VARIABLE_VALUE"))
 
 
-__all__ = ["LinearDecay", "SampleGrid", "CheckpointCallback", "CheckpointError", "restore_latest", "check_compatible",
-           "load_for_inference", "find_checkpoint_dir", "read_checkpoint_epoch", "ARCHITECTURE_OPTIONS"]
+__all__ = ["LRSchedule", "LR_POLICIES", "LinearDecay", "SampleGrid", "CheckpointCallback", "CheckpointError",
+           "restore_latest", "check_compatible", "load_for_inference", "find_checkpoint_dir", "read_checkpoint_epoch",
+           "ARCHITECTURE_OPTIONS"]

@@ -1,4 +1,4 @@
-"""One call that trains a paired translation model from a Config and a data folder, resuming where it stopped."""
+"""One call that trains a translation model from a Config and a data folder, resuming exactly where it stopped."""
 from __future__ import annotations
 
 import os
@@ -10,7 +10,7 @@ from ..config import Config
 from ..data import find_pairs, paired_arrays, paired_dataset
 from ..data.unpaired import find_unpaired, unpaired_arrays, unpaired_dataset
 from ..models import build_model, is_unpaired
-from .callbacks import (CONFIG_FILE, CheckpointCallback, LinearDecay, SampleGrid, check_compatible, restore_latest)
+from .callbacks import CONFIG_FILE, CheckpointCallback, LRSchedule, SampleGrid, check_compatible, restore_latest
 from .strategy import (SyncMovingStatistics, cleanup, global_batch_size, is_chief, make_strategy, shard_dataset,
                        strategy_name, worker_dir)
 
@@ -42,7 +42,12 @@ def train(config: Config, data_dir: str, logdir: str, epochs: int | None = None,
     PNG), and a checkpoint per epoch in `logdir/checkpoints`. With `resume` (default) it continues from the newest
     checkpoint there; with resume=False earlier checkpoints are moved aside to `checkpoints-<time>`. `epochs`
     overrides the total epoch count (default config.epochs + config.epochs_decay; the lr schedule stays the
-    config's); `steps_per_epoch` makes the dataset repeat and fixes the epoch length. Returns (model, history).
+    config's lr_policy, see `LRSchedule`); `steps_per_epoch` makes the dataset repeat and fixes the epoch length
+    (default: one pass over the data per epoch). Returns (model, history).
+
+    Resuming is exact: the checkpoint holds every state the run depends on and epoch e's batches depend only on
+    (config.seed, e) (`paired_dataset(..., epoch=...)`), so N epochs straight and N/2 epochs, a kill and N/2 more
+    end with the same weights (as long as the data folder, config and steps_per_epoch stay the same).
 
     `strategy`: None/"default", "auto", "mirrored", "multi-worker", "tpu" (see `make_strategy`) or a
     tf.distribute.Strategy. config.batch_size is per replica (global batch = batch_size x replicas). Under
@@ -72,6 +77,9 @@ def train(config: Config, data_dir: str, logdir: str, epochs: int | None = None,
     fixed_A, fixed_B = fixed(data_dir, _fixed_split(data_dir), config.direction, config.image_size,
                              config.input_nc, config.output_nc, limit=num_fixed)
 
+    # Initial weights from config.seed, so a run is repeatable from its config (and a resumed run's straight twin
+    # starts from the same weights); this seeds Python's, NumPy's and TensorFlow's global generators too.
+    keras.utils.set_random_seed(config.seed)
     with strategy.scope():  # variables and optimizer slots must be created under the strategy
         model = build_model(config)
         model.compile()
@@ -95,22 +103,23 @@ def train(config: Config, data_dir: str, logdir: str, epochs: int | None = None,
         n_pairs = max(len(files.a), len(files.b))
     else:
         n_pairs = len(find_pairs(data_dir, "train", validate="none"))
+    batch = global_batch_size(config.batch_size, strategy)
+    # The stateless epoch stream starts at initial_epoch: a resumed run gets the batches the straight run would
+    # have (order, crops, flips from (seed, epoch)) without reading the skipped epochs. It is endless, so fit
+    # gets the epoch length: one pass (n // batch) unless steps_per_epoch says otherwise.
     dataset = (unpaired_dataset if unpaired else paired_dataset)(
         data_dir, "train", direction=config.direction, load_size=config.load_size, crop_size=config.image_size,
-        batch_size=global_batch_size(config.batch_size, strategy), flip=config.flip, shuffle=True,
-        repeat=steps_per_epoch is not None,
-        cache=n_pairs <= CACHE_MAX_PAIRS,
-        # a resumed run gets a fresh data order instead of replaying the first epoch's
-        seed=config.seed + initial_epoch, input_nc=config.input_nc, output_nc=config.output_nc,
+        batch_size=batch, flip=config.flip, shuffle=True, cache=n_pairs <= CACHE_MAX_PAIRS, seed=config.seed,
+        input_nc=config.input_nc, output_nc=config.output_nc, epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
     )
+    steps = steps_per_epoch if steps_per_epoch is not None else n_pairs // batch
     if strategy.num_replicas_in_sync > 1:
         dataset = shard_dataset(dataset)  # each worker keeps its part of every (identically seeded) global batch
-    # Order matters at epoch end: LinearDecay adds `lr` to the logs before TensorBoard writes them, and the
-    # checkpoint is written before the (optional) sample rendering.
+    # Order matters at epoch end: LRSchedule adds `lr` to the logs before TensorBoard writes them, and the
+    # checkpoint is written before the (optional) sample rendering (which leaves every seed stream as it was).
     # Every worker saves checkpoints (a collective step); non-chief workers to a temporary folder deleted below.
     save_dir, temporary = worker_dir(checkpoint_dir, strategy)
-    all_callbacks = [LinearDecay(config.epochs, config.epochs_decay), SyncMovingStatistics(strategy),
-                     CheckpointCallback(save_dir)]
+    all_callbacks = [LRSchedule(), SyncMovingStatistics(strategy), CheckpointCallback(save_dir)]
     if chief:
         all_callbacks += [
             SampleGrid(fixed_A, logdir=logdir, out_dir=os.path.join(logdir, "samples"), k=sample_k, seed=config.seed,
@@ -120,7 +129,7 @@ def train(config: Config, data_dir: str, logdir: str, epochs: int | None = None,
     all_callbacks += list(callbacks)
     try:
         # shuffle=False: the dataset shuffles itself; fit's own flag is ignored for datasets and only warns
-        history = model.fit(dataset, epochs=total, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+        history = model.fit(dataset, epochs=total, initial_epoch=initial_epoch, steps_per_epoch=steps,
                             callbacks=all_callbacks, verbose=verbose, shuffle=False)
     finally:
         cleanup(save_dir, temporary)
