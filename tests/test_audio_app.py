@@ -204,3 +204,11 @@ def test_translate_without_checkpoint_uses_the_shipped_model(tmp_path):
     wave, rate = sf.read(out, dtype="float32")
     assert rate == 16000 and abs(len(wave) - round(1.3 * 16000)) <= 1  # the input's length at the model's rate
     assert np.isfinite(wave).all() and np.abs(wave).max() > 1e-3
+
+
+def test_epochs_decay_flag_turns_on_linear_decay():
+    """The audio presets keep UNIT's constant lr; --epochs-decay N asks for N epochs of linear decay."""
+    parser = cli.build_parser()
+    assert cli.config_from_args(parser.parse_args(["train", "--violin", "v", "--piano", "p"])).lr_policy == "constant"
+    decayed = cli.config_from_args(parser.parse_args(["train", "--violin", "v", "--piano", "p", "--epochs-decay", "5"]))
+    assert (decayed.lr_policy, decayed.epochs_decay) == ("linear", 5)

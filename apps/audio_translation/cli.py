@@ -83,7 +83,8 @@ def _add_train(sub) -> None:
     r.add_argument("--epochs", type=_non_negative, default=20, metavar="N",
                    help="epochs at the initial learning rate (default: %(default)s)")
     r.add_argument("--epochs-decay", type=_non_negative, default=0, metavar="N",
-                   help="epochs of linear learning-rate decay to zero that follow (default: %(default)s)")
+                   help="epochs of linear learning-rate decay to zero that follow (default: %(default)s = the "
+                        "presets' constant learning rate throughout)")
     r.add_argument("--steps-per-epoch", type=_positive, metavar="N",
                    help="batches per epoch (crops repeat); default: one crop per file of the larger instrument")
     r.add_argument("--batch-size", type=_positive, default=1, metavar="N", help="crops per batch (default: 1)")
@@ -117,6 +118,8 @@ def config_from_args(args):
                      seed=args.seed, epochs=args.epochs, epochs_decay=args.epochs_decay)
     if args.lr is not None:
         overrides["lr"] = args.lr
+    if args.epochs_decay > 0:  # the presets (UNIT, AVB-GTN) keep a constant lr; asking for decay epochs means decay
+        overrides["lr_policy"] = "linear"
     return audio_config(spec, args.model, **overrides)
 
 
