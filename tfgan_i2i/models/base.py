@@ -110,7 +110,7 @@ class TranslationGAN(keras.Model):
                 ema.assign(d * ema + (1.0 - d) * ops.cast(v, ema.dtype))
 
     def training_state(self) -> dict:
-        """Everything besides networks and optimizers that an exact resume needs: seed streams, image pools, EMA."""
+        """Besides networks, optimizers and the EMA (`_ema_list`): the model's seed stream and any image pools."""
         state = {"seed": self.seed_generator.state}
         for name in ("pool_A", "pool_B"):
             if getattr(self, name, None) is not None:
@@ -196,8 +196,7 @@ class TranslationGAN(keras.Model):
         training = self.config.test_mode == "train"
         if not self.ema_weights and not training:
             return net(inputs, training=False)
-        weights = [self.ema_weights[id(v)] if self.ema_weights.get(id(v)) is not None else v
-                   for v in net.trainable_variables]
+        weights = [self.ema_weights.get(id(v), v) for v in net.trainable_variables]
         out, state = net.stateless_call(weights, net.non_trainable_variables, inputs, training=training)
         for variable, value in zip(net.non_trainable_variables, state):
             if "seed_generator" in variable.path:

@@ -297,8 +297,8 @@ def _trackables(model, epoch: tf.Variable | None = None, optimizers: bool = True
         objects.update({f"opt_{name}": opt for name, opt in model.optimizers_by_name.items()})
         state = model.training_state() if hasattr(model, "training_state") else {"seed": model.seed_generator.state}
         for key, value in state.items():
-            if key == "ema" or value is None:
-                continue  # the EMA is stored above, where inference loading finds it too
+            if value is None:
+                continue
             if isinstance(value, keras.random.SeedGenerator):
                 value = value.state
             objects[key] = value
