@@ -1,0 +1,161 @@
+"""Claim: the mode-seeking term raises diversity without losing realism (MSGAN, Mao et al. 2019).
+
+Part 1, pix2pix + noise on facades labels -> photo. Arms: the `pix2pix-noise` preset with lambda_ms 0 and the
+same preset with lambda_ms = --lambda-ms (MSGAN's pix2pix weight 1): MSGAN's step (two codes per input, D and G's
+GAN terms over both fakes, the L1 on the first) is what lambda_ms > 0 turns on; nothing else differs (dropout, crop
+jitter, code count, schedule, batch, width, seeds are the same). Measured on the 106 test inputs with k samples
+each: diversity (mean pairwise L1 of the k samples), best-of-k L1 to the truth, between-inputs L1 (same code,
+neighbouring inputs); the first two also every --eval-every steps on --log-images inputs.
+Part 2, class-conditional DCGAN vs DCGAN-MS with MSGAN's networks (NDB/JSD): bench.dcgan_ndb, whose
+results.json this report includes.
+
+Verdict (part 1): "reproduced" when every seed of the mode-seeking arm has a higher diversity than every seed of
+the plain arm and its best-of-k L1 is not worse beyond the plain arm's seed range; "not reproduced" when the
+diversity ranges are apart the other way or the term costs best-of-k L1 on every seed; otherwise inconclusive.
+
+The paired runs (--runs) are shared with bench.claim_bicycle_halves (its pix2pix + noise arm is this lambda_ms 0
+arm). Resumable: rerun the same command.
+
+    python -m bench.claim_mode_seeking --steps 1500 --eval-every 150 --seeds 0 1 2        # the README run
+    python -m bench.claim_mode_seeking --report-only
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from bench import experiment as X
+from bench import measures as M
+
+RUNS = "bench/results/claims/paired_runs"
+P2P_NOISE = X.Arm("pix2pix-noise", "pix2pix-noise")
+
+
+def ms_arm(lambda_ms: float) -> X.Arm:
+    return X.Arm(f"pix2pix-noise-ms{lambda_ms:g}", "pix2pix-noise", {"lambda_ms": lambda_ms})
+
+
+def add_paired_options(p: argparse.ArgumentParser, out: str) -> None:
+    """Options shared by the paired claims (they must agree for the shared runs)."""
+    p.add_argument("--data", default=X.FACADES, help="facades folder (train/, test/ of A|B pairs)")
+    p.add_argument("--size", type=int, default=64)
+    p.add_argument("--width", type=int, default=32, help="ngf = ndf = nef of every arm")
+    p.add_argument("--batch-size", type=int, default=2, help="every arm's batch (BicycleGAN's default 2)")
+    p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--eval-every", type=int, default=150)
+    p.add_argument("--k", type=int, default=5, help="samples per test input")
+    p.add_argument("--log-images", type=int, default=32, help="test inputs measured every --eval-every steps")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--arms", nargs="+", help="train only these arms; the report has all")
+    p.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
+    p.add_argument("--runs", default=RUNS, help="folder of the runs (shared between the paired claims)")
+    p.add_argument("--out", default=out, help="folder of this claim's report")
+    p.add_argument("--report-only", action="store_true", help="rewrite the report from the finished runs")
+
+
+def setup_of(args) -> X.Setup:
+    return X.Setup(args.data, args.size, args.width, args.steps, args.eval_every, tuple(args.seeds),
+                   shared=(("direction", "BtoA"), ("batch_size", args.batch_size)))
+
+
+def paired_fns(args):
+    """(curve_fn, final_fn): diversity / best-of-k / between-inputs L1 on a subset each epoch, on all at the end.
+    The codes come from seed 1000 + the run's seed (the same codes for every arm of a seed)."""
+    A, B = M.test_pairs(args.data, args.size, "BtoA")
+    A_log, B_log = A[:args.log_images], B[:args.log_images]
+
+    def curve_fn(model):
+        return M.paired(model, A_log, B_log, args.k, seed=1000 + model.config.seed)[0]
+
+    def final_fn(model, run_dir):
+        scores, samples = M.paired(model, A, B, args.k, seed=1000 + model.config.seed)
+        M.paired_strip(os.path.join(run_dir, "strip.png"), A, B, samples)
+        M.save_strip_rows(run_dir, [[A[i], *samples[i], B[i]] for i in range(3)])
+        return {**scores, "n_test": len(A), "k": args.k}
+
+    return curve_fn, final_fn
+
+
+def final_stats(runs, key):
+    return X.stats([r["final"][key] for r in runs])
+
+
+def verdict(plain, ms) -> str:
+    if len(plain) < 3 or len(ms) < 3:
+        return "incomplete: fewer than 3 seeds per arm have finished"
+    d0, d1 = final_stats(plain, "diversity_l1"), final_stats(ms, "diversity_l1")
+    b0, b1 = final_stats(plain, "best_of_k_l1"), final_stats(ms, "best_of_k_l1")
+    more, less, worse = X.apart(d0, d1), X.apart(d1, d0), X.apart(b0, b1)
+    if more and not worse:
+        return "reproduced: higher diversity on every seed, best-of-k L1 within the plain arm's range or better"
+    if more:
+        return "partly reproduced: higher diversity on every seed, but a worse best-of-k L1 on every seed"
+    if less:
+        return "not reproduced: lower diversity on every seed"
+    return "inconclusive at this scale: the diversity ranges overlap"
+
+
+def arm_table(found, names=None):
+    lines = ["| arm | seeds | diversity (mean pairwise L1) | best-of-k L1 to truth | between inputs, same code | "
+             "s/step |", "|---|---|---|---|---|---|"]
+    for name, runs in found.items():
+        if names and name not in names:
+            continue
+        lines.append(f"| {name} | {len(runs)} | {X.fmt(final_stats(runs, 'diversity_l1'))} | "
+                     f"{X.fmt(final_stats(runs, 'best_of_k_l1'))} | {X.fmt(final_stats(runs, 'between_inputs_l1'))} "
+                     f"| {X.fmt(X.stats([r['s_per_step'] for r in runs]), 3)} |")
+    return lines
+
+
+def dcgan_part(path="bench/results/dcgan_ndb/results.json"):
+    """Lines summarising bench.dcgan_ndb (part 2) from its results file."""
+    saved = X.read_json(path)
+    if not saved:
+        return ["Part 2 (DCGAN vs DCGAN-MS, NDB/JSD): not run yet (`python -m bench.dcgan_ndb`)."]
+    return [f"Part 2, class-conditional DCGAN vs DCGAN-MS (NDB/JSD, `{saved.get('command', 'bench.dcgan_ndb')}`): "
+            f"**{saved.get('verdict', '?')}.** See [dcgan_ndb/results.md](../../dcgan_ndb/results.md)."]
+
+
+def write_report(args, found, started):
+    setup = setup_of(args)
+    os.makedirs(args.out, exist_ok=True)
+    plain, ms = found[P2P_NOISE.name], found[ms_arm(args.lambda_ms).name]
+    v = verdict(plain, ms)
+    X.plot_curves(os.path.join(args.out, "curves.png"), found,
+                  [("diversity_l1", "diversity: mean pairwise L1"), ("best_of_k_l1", f"best-of-{args.k} L1 to truth")],
+                  f"pix2pix + noise, lambda_ms 0 vs {args.lambda_ms:g}: mean and min-max of {len(args.seeds)} seeds")
+    lines = [f"# Mode seeking (MSGAN): pix2pix + noise with and without the mode-seeking term", "",
+             f"**Verdict (part 1, facades labels -> photo, {args.size}x{args.size}): {v}.**", "",
+             f"Command: `{X.provenance('bench.claim_mode_seeking', setup, started)['command']}` (commit "
+             f"`{X.git_commit()}`). One change: lambda_ms 0 vs {args.lambda_ms:g} on the pix2pix-noise preset; "
+             f"shared: width {args.width}, batch {args.batch_size}, {args.steps} steps (lr linear to 0 over the "
+             f"second half), seeds {', '.join(map(str, args.seeds))}, the same codes at test time. Values: mean "
+             f"[min-max] over seeds, {args.k} samples of each of the 106 test inputs, L1 on [-1, 1] images.", ""]
+    lines += arm_table(found)
+    lines += ["", "![curves](curves.png)", "", *dcgan_part(), ""]
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    X.write_json(os.path.join(args.out, "results.json"), {
+        "claim": "mode seeking raises diversity without losing realism (MSGAN)", "verdict": v,
+        "provenance": X.provenance("bench.claim_mode_seeking", setup, started),
+        "rows": {name: runs for name, runs in found.items()}})
+    print("\n".join(lines), flush=True)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_paired_options(p, "bench/results/claims/mode_seeking")
+    p.add_argument("--lambda-ms", type=float, default=1.0, help="the mode-seeking arm's weight (MSGAN: 1)")
+    args = p.parse_args(argv)
+    arms = (P2P_NOISE, ms_arm(args.lambda_ms))
+    started = time.time()
+    if not args.report_only:
+        X.set_threads(args.threads)
+        curve_fn, final_fn = paired_fns(args)
+        X.run_all(arms, setup_of(args), args.runs, curve_fn, final_fn, only_arms=args.arms)
+    write_report(args, X.rows(args.runs, arms, args.seeds), started)
+
+
+if __name__ == "__main__":
+    main()
