@@ -124,10 +124,11 @@ def write_report(args, found, started):
                   f"{len(args.seeds)} seeds")
     lines = [f"# AVB-GTN vs UNIT: steps to converge (facades photo <-> label, {args.size}x{args.size})", "",
              f"**Verdict: {v}.**", "",
-             f"Command: `{X.provenance('bench.claim_avb_unit', setup, started)['command']}` (commit "
+             f"Command: `{X.train_commands(found)}` (report written at commit "
              f"`{X.git_commit()}`). Arms differ only in the latent regulariser (KL vs the AVB critic). Width "
              f"{args.width}, batch 1, {args.steps} steps, constant lr (both presets), seeds "
-             f"{', '.join(map(str, args.seeds))}. Values: mean [min-max] over seeds; L1 on [-1, 1] images.", ""]
+             f"{', '.join(map(str, args.seeds))}. Values: mean [min-max] over seeds; L1 on [-1, 1] images. "
+             + X.wall_line(found), ""]
     lines += summary_table(found)
     lines += ["", f"Steps until the test cycle L1 (first {args.log_images} test pairs, logged every "
               f"{args.eval_every} steps) first falls under each threshold, per seed ('-': not within the run):", "",
@@ -145,8 +146,9 @@ def write_report(args, found, started):
         f.write("\n".join(lines) + "\n")
     X.write_json(os.path.join(args.out, "results.json"), {
         "claim": "AVB-GTN converges in far fewer training iterations than UNIT", "verdict": v,
-        "provenance": X.provenance("bench.claim_avb_unit", setup, started),
+        "provenance": X.provenance(setup, started),
         "thresholds": {str(t): v for t, v in table.items()},
+        "wall_seconds_total": X.wall_seconds(found),
         "rows": {name: runs for name, runs in found.items()}})
     print("\n".join(lines[:2 + len(found) + 8]), flush=True)
 

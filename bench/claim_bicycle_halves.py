@@ -91,11 +91,12 @@ def write_report(args, found, started):
     v = verdict(found)
     scatter(os.path.join(args.out, "scatter.png"), found, args.k)
     lines = ["# BicycleGAN vs its halves: diversity against best-of-k L1", "", f"**Verdict: {v}.**", "",
-             f"Command: `{X.provenance('bench.claim_bicycle_halves', setup, started)['command']}` (commit "
+             f"Command: `{X.train_commands(found)}` (report written at commit "
              f"`{X.git_commit()}`). Facades labels -> photo, {args.size}x{args.size}, width {args.width}, batch "
              f"{args.batch_size}, {args.steps} steps (lr linear to 0 over the second half), seeds "
              f"{', '.join(map(str, args.seeds))}; each arm its preset's objective. Values: mean [min-max] over "
-             f"seeds, {args.k} samples of each of the 106 test inputs, L1 on [-1, 1] images.", ""]
+             f"seeds, {args.k} samples of each of the 106 test inputs, L1 on [-1, 1] images. "
+             + X.wall_line(found), ""]
     lines += arm_table(found)
     if all(len(r) for r in found.values()):
         lines += ["", "| the paper's statement | here (every seed) |", "|---|---|"]
@@ -105,7 +106,8 @@ def write_report(args, found, started):
         f.write("\n".join(lines) + "\n")
     X.write_json(os.path.join(args.out, "results.json"), {
         "claim": "BicycleGAN is both diverse and close to the truth; its halves trade one for the other",
-        "verdict": v, "provenance": X.provenance("bench.claim_bicycle_halves", setup, started),
+        "verdict": v, "provenance": X.provenance(setup, started),
+        "wall_seconds_total": X.wall_seconds(found),
         "rows": {name: runs for name, runs in found.items()}})
     print("\n".join(lines), flush=True)
 

@@ -65,10 +65,11 @@ def write_report(args, found, started):
                   f"{len(args.seeds)} seeds")
     sample_grid(os.path.join(args.out, "samples.png"), found)
     lines = [f"# CycleGAN vs UNIT (facades photo <-> label, {args.size}x{args.size})", "", f"**Verdict: {v}.**", "",
-             f"Command: `{X.provenance('bench.claim_cyclegan_unit', setup, started)['command']}` (commit "
+             f"Command: `{X.train_commands(found)}` (report written at commit "
              f"`{X.git_commit()}`). Each arm is its paper's preset (objective, generator, discriminator, "
              f"schedule); shared: data, {args.size} px, width {args.width}, batch 1, {args.steps} steps, seeds "
-             f"{', '.join(map(str, args.seeds))}. Values: mean [min-max] over seeds on the 106 test pairs.", ""]
+             f"{', '.join(map(str, args.seeds))}. Values: mean [min-max] over seeds on the 106 test pairs. "
+             + X.wall_line(found), ""]
     lines += summary_table(found)
     lines += ["", "![curves](curves.png)", "",
               "![samples](samples.png)", "",
@@ -79,7 +80,8 @@ def write_report(args, found, started):
         f.write("\n".join(lines) + "\n")
     X.write_json(os.path.join(args.out, "results.json"), {
         "claim": "CycleGAN vs UNIT on the same unpaired data: cycle and counterpart L1", "verdict": v,
-        "provenance": X.provenance("bench.claim_cyclegan_unit", setup, started),
+        "provenance": X.provenance(setup, started),
+        "wall_seconds_total": X.wall_seconds(found),
         "rows": {name: runs for name, runs in found.items()}})
     print("\n".join(lines[:2 + len(found) + 8]), flush=True)
 

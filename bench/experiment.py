@@ -78,6 +78,14 @@ def git_commit() -> str:
         return "unknown"
 
 
+def command() -> str:
+    """This process's command line as `python -m module args` (or the script path when not run with -m)."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    head = ["python", "-m", spec.name] if spec is not None and spec.name else ["python", sys.argv[0]]
+    return " ".join(head + sys.argv[1:])
+
+
 def set_threads(n: int) -> None:
     """TensorFlow intra-op threads n, inter-op 1 (before any TensorFlow op runs)."""
     import tensorflow as tf
@@ -147,7 +155,7 @@ def _curve_callback(run_dir: str, setup: Setup, curve_fn):
         def on_train_begin(self, logs=None):
             self.state = read_json(path, {"points": [], "sessions": []})
             start = read_checkpoint_epoch(os.path.join(run_dir, "checkpoints")) * setup.eval_every
-            self.state["sessions"].append({"commit": git_commit(), "from_step": start,
+            self.state["sessions"].append({"commit": git_commit(), "from_step": start, "command": command(),
                                            "date": time.strftime("%Y-%m-%d %H:%M:%S")})
             if all(p["step"] != start for p in self.state["points"]):
                 self._add(start, 0.0)
@@ -267,13 +275,33 @@ def steps_to(curve, key: str, threshold: float):
     return next((p["step"] for p in curve if p.get(key) is not None and p[key] < threshold), None)
 
 
-def provenance(module: str, setup: Setup, started: float) -> dict:
+def wall_seconds(found: dict) -> float:
+    """Training plus evaluation seconds of every finished run of a claim (summed over its sessions)."""
+    return float(sum(r["train_seconds"] + r["eval_seconds"] for runs in found.values() for r in runs))
+
+
+def train_commands(found: dict) -> str:
+    """The distinct commands that trained the finished runs (sessions record them), else this process's."""
+    seen = sorted({s["command"] for runs in found.values() for r in runs for s in r["sessions"] if "command" in s})
+    return "`, `".join(seen) if seen else command()
+
+
+def wall_line(found: dict) -> str:
+    """One sentence with the runs' total time, for the reports."""
+    n = sum(len(runs) for runs in found.values())
+    commits = sorted({s["commit"][:12] for runs in found.values() for r in runs for s in r["sessions"]})
+    return (f"Wall time: {wall_seconds(found) / 60:.0f} min of training and evaluation for {n} runs (one TensorFlow "
+            f"thread each, two runs side by side on the 2-core CPU); the runs were trained at commit(s) "
+            f"{', '.join(commits) or '-'}.")
+
+
+def provenance(setup: Setup, started: float) -> dict:
     """Command, commit, date, versions, machine and threads of this invocation (the rows keep their own sessions)."""
     import keras
     import tensorflow as tf
 
     return {
-        "command": " ".join(["python", "-m", module, *sys.argv[1:]]),
+        "command": command(),
         "commit": git_commit(), "date": time.strftime("%Y-%m-%d %H:%M:%S"), "tf": tf.__version__,
         "keras": keras.__version__, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "threads": [tf.config.threading.get_intra_op_parallelism_threads(),
@@ -302,7 +330,8 @@ def plot_curves(path: str, found: dict, keys, title: str) -> None:
         ax.set_xlabel("training step")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    axes[0][0].legend()
+    if any(found.values()):
+        axes[0][0].legend()
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
