@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import numbers
 import os
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,65 +143,107 @@ class Config:
 
     # --- validation and (de)serialisation ------------------------------------------
     def validate(self) -> "Config":
-        """Check option values; raise ConfigError naming the option and its allowed values."""
-        choices = {
-            "objective": ("bicycle", "cvae", "clr"),
-            "direction": ("AtoB", "BtoA"),
-            "where_add": ("input", "all"),
-            "netG": ("unet", "resnet"),
-            "norm": ("instance", "batch", "none"),
-            "upsample": ("transpose", "bilinear"),
-            "netE": ("resnet", "conv"),
-            "gan_mode": ("vanilla", "lsgan", "hinge", "wgangp"),
-            "init_type": ("normal", "xavier", "he"),
-            "latent_regularizer": ("kl", "avb"),
-            "lr_policy": ("linear", "constant", "step"),
-            "weight_decay_mode": ("l2", "decoupled"),
-            "avb_update": ("simultaneous", "critic_first"),
-            "test_mode": ("eval", "train"),
-        }
-        for name, allowed in choices.items():
+        """Check option values; raise ConfigError naming the option and its allowed values.
+
+        In order: every option's type, every enum's choices, every number's range, the options that depend on each
+        other, then whether the model's networks fit image_size (`check_network_sizes`).
+        """
+        for f in dataclasses.fields(self):
+            _check_type(f.name, getattr(self, f.name), _FIELD_TYPES[f.name])
+        if self.model not in PRESETS:
+            raise ConfigError(f"option model={_show(self.model)} is not one of {', '.join(PRESETS)}")
+        for name, allowed in _CHOICES.items():
             if getattr(self, name) not in allowed:
-                raise ConfigError(f"option {name}={getattr(self, name)!r} is not one of {', '.join(allowed)}")
-        if self.d_norm is not None and self.d_norm not in choices["norm"]:
-            raise ConfigError(f"option d_norm={self.d_norm!r} is not one of {', '.join(choices['norm'])}")
+                raise ConfigError(f"option {name}={_show(getattr(self, name))} is not one of {', '.join(allowed)}")
+        if self.d_norm is not None and self.d_norm not in _CHOICES["norm"]:
+            raise ConfigError(f"option d_norm={self.d_norm!r} is not one of {', '.join(_CHOICES['norm'])} (or null)")
+        for name, (test, rule, hint) in _RANGES.items():
+            value = getattr(self, name)
+            if value is not None and not test(value):
+                raise ConfigError(f"option {name}={_show(value)} must be {rule}" + (f" ({hint})" if hint else ""))
         s = self.image_size
         if s < 32 or s & (s - 1):
             raise ConfigError(f"option image_size={s} must be a power of two >= 32 (e.g. 64, 128, 256)")
         if self.load_size < s:
             raise ConfigError(f"option load_size={self.load_size} must be >= image_size={s}")
-        if self.nz < 0:
-            raise ConfigError(f"option nz={self.nz} must be >= 0")
-        if self.batch_size < 1:
-            raise ConfigError(f"option batch_size={self.batch_size} must be >= 1")
-        if self.g_blocks is not None and self.g_blocks < 0:
-            raise ConfigError(f"option g_blocks={self.g_blocks} must be >= 0 (or None for the size default)")
-        if self.pool_size < 0:
-            raise ConfigError(f"option pool_size={self.pool_size} must be >= 0 (0 turns the image history off)")
-        if not 0 <= self.n_shared <= self.n_res:
+        if not self.n_shared <= self.n_res:
             raise ConfigError(f"option n_shared={self.n_shared} must be between 0 and n_res={self.n_res}")
-        if self.n_downsample < 0 or s >> self.n_downsample < 4:
-            raise ConfigError(f"option n_downsample={self.n_downsample} leaves less than 4x4 pixels at image_size={s}")
-        positive = ("lr", "beta2", "adam_eps", "lr_step", "lr_gamma", "n_critic")
-        if self.avb_ac_draws < 2:
-            raise ConfigError(f"option avb_ac_draws={self.avb_ac_draws} must be >= 2 (a variance needs two draws)")
-        for name in positive:
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"option {name}={getattr(self, name)!r} must be > 0")
-        for name in ("lr_D", "lr_T"):
-            if getattr(self, name) is not None and not getattr(self, name) > 0:
-                raise ConfigError(f"option {name}={getattr(self, name)!r} must be > 0 (or null for lr)")
-        for name in ("lambda_r1", "weight_decay", "clip_norm"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"option {name}={getattr(self, name)!r} must be >= 0 (0 turns it off)")
-        if not 0 <= self.ema_decay < 1:
-            raise ConfigError(f"option ema_decay={self.ema_decay!r} must be in [0, 1) (0 turns the EMA off; e.g. 0.999)")
+        if s >> self.n_downsample < 4:
+            deepest = (s // 4).bit_length() - 1
+            raise ConfigError(f"option n_downsample={self.n_downsample} leaves less than 4x4 pixels at image_size={s}; "
+                              f"use n_downsample <= {deepest}")
         if self.gan_mode == "wgangp" and self.d_norm_resolved == "batch" and self.batch_size > 1:
             raise ConfigError(
                 f"option gan_mode='wgangp' with a batch-norm discriminator and batch_size={self.batch_size} gives a "
                 "wrong per-example gradient penalty (batch norm mixes the examples); set d_norm to 'instance' or "
                 "'none', or batch_size 1")
+        if self.model in _LATENT_MODELS and self.nz < 1:
+            raise ConfigError(f"option nz={self.nz}: {self.model} needs a latent code; set nz >= 1 (e.g. 8)")
+        if self.model in _UNIT_MODELS and self.latent_regularizer == "avb" and self.avb_noise_nc < 1:
+            raise ConfigError(f"option avb_noise_nc={self.avb_noise_nc}: the AVB encoder needs noise channels; set "
+                              "avb_noise_nc >= 1 (e.g. 8)")
+        if self.model in _DCGAN_MODELS:
+            classes = self.extra.get("num_classes", 10)
+            if not _is_int(classes) or classes < 1:
+                raise ConfigError(f"option extra.num_classes={_show(classes)} must be an integer >= 1 (e.g. 10)")
+        self.check_network_sizes()
         return self
+
+    def check_network_sizes(self) -> None:
+        """Refuse an image_size the model's networks cannot run on, naming the options and values that fit.
+
+        The arithmetic lives next to each network (networks.*: patch_logit_sizes, ms_logit_sizes,
+        resnet_encoder_feature_size); U-Net, ResNet G, the AVB critic and the DCGAN nets fit every size >= 32.
+        """
+        if self.model in _DCGAN_MODELS:
+            return
+        if self.model in _UNIT_MODELS:
+            from .networks.unit import ms_logit_sizes as logit_sizes
+        else:
+            from .networks.discriminators import patch_logit_sizes as logit_sizes
+        self._check_discriminator(logit_sizes)
+        if self.model not in _UNIT_MODELS and self.ndf >> (self.num_D - 1) < 1:  # PatchGAN scale i: ndf // 2^i filters
+            raise ConfigError(f"option ndf={self.ndf} with num_D={self.num_D} leaves the last scale no filters (each "
+                              f"scale halves ndf); use ndf >= {2 ** (self.num_D - 1)} or num_D <= "
+                              f"{self.ndf.bit_length()}")
+        if self.model in _LATENT_MODELS and self.netE == "resnet":
+            from .networks.encoders import resnet_encoder_feature_size
+
+            blocks, s = self.e_blocks_resolved, self.image_size
+
+            def encoder_fits(size, n_blocks):
+                # every block halves the image, so more blocks than log2(size) never fit (and need no arithmetic)
+                return n_blocks < size.bit_length() and resnet_encoder_feature_size(size, n_blocks) >= 1
+
+            if not encoder_fits(s, blocks):
+                need = _smallest_size(lambda size: encoder_fits(size, blocks))
+                fits = max(b for b in range(1, min(blocks, s.bit_length())) if encoder_fits(s, b))
+                raise ConfigError(
+                    f"option e_blocks={blocks} needs image_size {need} (the ResNet encoder halves the image "
+                    f"e_blocks times); use e_blocks <= {fits} or netE=conv at image_size={s}")
+
+    def _check_discriminator(self, logit_sizes) -> None:
+        """ConfigError unless every scale of the (multi-scale) discriminator keeps a logit map of at least 1x1."""
+        s, layers, scales = self.image_size, self.d_layers_resolved, self.num_D
+
+        def fits(size, n_layers, num_scales):
+            # every scale and every layer halves the image: beyond log2(size) of them nothing fits (no arithmetic)
+            if num_scales - 1 + n_layers >= size.bit_length():
+                return False
+            return min(logit_sizes(size, n_layers, num_scales)) >= 1
+
+        if fits(s, layers, scales):
+            return
+        need = _smallest_size(lambda size: fits(size, layers, scales))
+        depth = s.bit_length()
+        fixes = [f"num_D <= {d}" for d in range(min(scales - 1, depth), 0, -1) if fits(s, layers, d)][:1]
+        fixes += [f"d_layers <= {n}" for n in range(min(layers - 1, depth), 0, -1) if fits(s, n, scales)][:1]
+        if not fixes:
+            fixes = [f"num_D=1 with d_layers <= {n}" for n in range(min(layers, depth), 0, -1) if fits(s, n, 1)][:1]
+        default = " (the size default)" if self.d_layers is None else ""
+        raise ConfigError(
+            f"option num_D={scales} with d_layers={layers}{default} needs image_size {need} (each scale halves the "
+            f"image and every layer another 2x); use {' or '.join(fixes)} at image_size={s}")
 
     def lr_of(self, optimizer: str) -> float:
         """The base learning rate of an optimizer (group) by name: lr_D for D* (discriminators), lr_T for T*."""
@@ -216,8 +262,9 @@ class Config:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "Config":
+        """A validated Config from option: value pairs (unknown names raise ConfigError)."""
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
+        unknown = sorted(map(str, set(values) - known))
         if unknown:
             raise ConfigError(f"unknown config option(s) {', '.join(unknown)}; known options: {', '.join(sorted(known))}")
         return cls(**values).validate()
@@ -234,20 +281,154 @@ class Config:
         """Read a config from a .json or .yaml/.yml file."""
         if not os.path.isfile(path):
             raise ConfigError(f"config file {path} does not exist")
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
         try:
-            if path.endswith((".yaml", ".yml")):
-                import yaml
-
-                values = yaml.safe_load(text) or {}
-            else:
-                values = json.loads(text)
-        except Exception as e:  # noqa: BLE001 - any parse error is the user's file
-            raise ConfigError(f"config file {path} could not be parsed: {e}") from e
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"config file {path} could not be read: {e}") from e
+        values = _parse(path, text)
         if not isinstance(values, dict):
             raise ConfigError(f"config file {path} must hold a mapping of option: value")
+        for key in values:
+            if not isinstance(key, str):
+                raise ConfigError(f"config file {path}: option name {key!r} is not text; use Config's option names")
         return preset(values["model"], **values) if "model" in values else cls.from_dict(values)
+
+
+def _parse(path: str, text: str) -> Any:
+    """The value a .yaml/.yml (else JSON) config file holds; a syntax error becomes one line with its line number."""
+    if path.endswith((".yaml", ".yml")):
+        import yaml
+
+        try:
+            return yaml.safe_load(text) or {}
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+            raise ConfigError(f"config file {path} could not be parsed{where}: {problem}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"config file {path} could not be parsed at line {e.lineno}, column {e.colno}: "
+                          f"{e.msg}") from None
+
+
+# --- option checks (used by Config.validate) -----------------------------------------------------------------
+_FIELD_TYPES = typing.get_type_hints(Config)  # option -> its annotation (int, float | None, ...)
+
+_CHOICES = {
+    "objective": ("bicycle", "cvae", "clr"),
+    "direction": ("AtoB", "BtoA"),
+    "where_add": ("input", "all"),
+    "netG": ("unet", "resnet"),
+    "norm": ("instance", "batch", "none"),
+    "upsample": ("transpose", "bilinear"),
+    "netE": ("resnet", "conv"),
+    "gan_mode": ("vanilla", "lsgan", "hinge", "wgangp"),
+    "init_type": ("normal", "xavier", "he"),
+    "latent_regularizer": ("kl", "avb"),
+    "lr_policy": ("linear", "constant", "step"),
+    "weight_decay_mode": ("l2", "decoupled"),
+    "avb_update": ("simultaneous", "critic_first"),
+    "test_mode": ("eval", "train"),
+}
+
+# Every numeric option: (test, rule, hint) -- the value must pass test(value); the message states the rule and hint.
+# A None value of an optional option (lr_D: null for lr) is not range-checked.
+def _at_least(low, hint=""):
+    return (lambda v: v >= low), f">= {low}", hint
+
+
+def _above(low, hint=""):
+    return (lambda v: v > low), f"> {low}", hint
+
+
+_OFF = "0 turns it off"
+_RANGES: dict[str, tuple[Any, str, str]] = {
+    **{name: _at_least(1) for name in ("input_nc", "output_nc", "ngf", "nef", "ndf", "ntf", "num_D", "batch_size",
+                                        "n_critic", "lr_step")},
+    "d_layers": _at_least(1, "or null for the size default"),
+    "e_blocks": _at_least(1, "or null for the size default"),
+    "g_blocks": _at_least(0, "or null for the size default"),
+    "nz": _at_least(0, "0 turns the latent code off"),
+    "ms_warmup": _at_least(0, "0: full weight at once"),
+    "pool_size": _at_least(0, "0 turns the image history off"),
+    **{name: _at_least(0) for name in ("epochs", "epochs_decay", "n_downsample", "n_res", "n_shared", "avb_noise_nc")},
+    "avb_ac_draws": _at_least(2, "a variance needs two draws"),
+    **{name: _at_least(0) for name in ("lambda_gan", "lambda_gan2", "lambda_l1", "lambda_latent", "lambda_kl",
+                                        "lambda_gp", "lambda_cycle", "lambda_recon", "lambda_cycle_kl")},
+    **{name: _at_least(0, _OFF) for name in ("lambda_ms", "lambda_r1", "lambda_identity", "weight_decay",
+                                              "clip_norm")},
+    **{name: _above(0) for name in ("init_gain", "lr", "adam_eps", "lr_gamma")},
+    "lr_D": _above(0, "or null for lr"),
+    "lr_T": _above(0, "or null for lr"),
+    "beta1": ((lambda v: 0 <= v < 1), "in [0, 1)", "e.g. 0.5"),
+    "beta2": ((lambda v: 0 < v < 1), "in (0, 1)", "e.g. 0.999"),
+    "ema_decay": ((lambda v: 0 <= v < 1), "in [0, 1)", "0 turns the EMA off; e.g. 0.999"),
+}
+
+# Which networks a registry name builds (models/__init__.py MODELS); the others are pix2pix-like (G + PatchGAN D).
+_LATENT_MODELS = ("bicyclegan", "cvae-gan", "clr-gan", "dcgan", "dcgan-ms")  # need nz >= 1 (and E, if paired)
+_UNIT_MODELS = ("unit", "unit-master", "avb-gtn")                             # UNIT nets + multi-scale D
+_DCGAN_MODELS = ("dcgan", "dcgan-ms")                                         # DCGAN nets, no PatchGAN
+
+
+def _smallest_size(fits) -> str:
+    """'>= N' for the smallest power-of-two image_size N >= 32 for which fits(N) holds ('> 2^40' if none up to it)."""
+    return next((f">= {2**p}" for p in range(5, 41) if fits(2**p)), "> 2^40 (far too large)")
+
+
+def _show(value: Any) -> str:
+    """A value as an option message shows it: its repr, cut to one short line."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_int(value: Any) -> bool:
+    """Whether value is an integer (Python or NumPy), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_number_text(text: str) -> bool:
+    """Whether text spells a number (a quoted value, or YAML's 1e-4, which it reads as a string)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_type(name: str, value: Any, annotation: Any) -> None:
+    """ConfigError unless value fits the option's annotation (int, float, bool, str, dict, each maybe | None)."""
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    allowed = typing.get_args(annotation) if union else (annotation,)
+    if value is None and type(None) in allowed:
+        return
+    kind = next(t for t in allowed if t is not type(None))
+    kind = typing.get_origin(kind) or kind
+    null = " (or null)" if type(None) in allowed else ""
+    if kind is int:
+        ok, what = _is_int(value), "an integer"
+    elif kind is float:
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+        what = "a finite number"
+    elif kind is bool:
+        ok, what = isinstance(value, bool), "true or false"
+    elif kind is str:
+        ok, what = isinstance(value, str), "a string"
+    else:
+        ok, what = isinstance(value, kind), f"a {kind.__name__}"
+    if ok:
+        return
+    hint = ""
+    if isinstance(value, str) and kind in (int, float) and _is_number_text(value):
+        hint = "; it is text: drop the quotes"
+        if "e" in value.lower() and "." not in value:
+            hint += f" (YAML reads exponents without a dot as text: write {value.lower().replace('e', '.0e', 1)})"
+    elif isinstance(value, float) and kind is int and value.is_integer():
+        hint = f"; write {int(value)}"
+    raise ConfigError(f"option {name}={_show(value)} must be {what}{null}{hint}")
 
 
 # The papers' defaults. BicycleGAN family: junyanz/BicycleGAN; pix2pix: pytorch-CycleGAN-and-pix2pix;
@@ -322,7 +503,7 @@ def with_overrides(base: Config, **changes) -> Config:
 
     286/256 in the presets becomes 143/128: a 128 crop of a 143 image, not of a 286 one.
     """
-    if "image_size" in changes and "load_size" not in changes:
+    if "image_size" in changes and "load_size" not in changes and _is_int(changes["image_size"]):
         changes["load_size"] = max(changes["image_size"],
                                    round(base.load_size * changes["image_size"] / base.image_size))
     return base.replace(**changes)
@@ -330,6 +511,6 @@ def with_overrides(base: Config, **changes) -> Config:
 
 def preset(name: str, **overrides) -> Config:
     """The paper-default config of a model (see PRESETS), with optional overrides (see with_overrides)."""
-    if name not in PRESETS:
-        raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(PRESETS)}")
+    if not isinstance(name, str) or name not in PRESETS:
+        raise ConfigError(f"unknown model {_show(name)}; choose one of {', '.join(PRESETS)}")
     return with_overrides(Config.from_dict(PRESETS[name]), **overrides)

@@ -7,6 +7,29 @@ from keras import layers
 from ..layers import AvgPoolExcludePad, apply, conv, kernel_init, lrelu, norm_layer
 
 
+def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
+    """Side of a convolution's output on a size x size input padded by `padding` per side (0: the kernel does not fit)."""
+    padded = size + 2 * padding
+    return 0 if padded < kernel else (padded - kernel) // stride + 1
+
+
+def patch_logit_sizes(image_size: int, n_layers: int, num_D: int = 1) -> list[int]:
+    """Side of each scale's logit map of `patch_discriminator` on image_size x image_size inputs (0: cannot run).
+
+    Per scale: a 4x4/2 conv, n_layers - 1 more 4x4/2 convs, a 4x4/1 conv and the 4x4/1 logit conv, each zero-padded
+    by 1 (so every stride-1 conv takes a pixel off); between scales the 3x3/2 pooling halves the side, rounding up.
+    """
+    sizes, n = [], image_size
+    for i in range(num_D):
+        if i > 0:
+            n = (n - 1) // 2 + 1  # AvgPoolExcludePad
+        m = conv_output_size(n, 4, 2, 1)
+        for layer in range(1, n_layers + 1):
+            m = conv_output_size(m, 4, 2 if layer < n_layers else 1, 1)
+        sizes.append(conv_output_size(m, 4, 1, 1))
+    return sizes
+
+
 def _patch_layers(x, ndf, n_layers, norm, spectral, init, init_gain):
     """The n_layers PatchGAN stack: 4x4 convs, stride 2 except the last two, zero padding 1 as in the reference."""
     use_bias = norm != "batch"

@@ -7,6 +7,18 @@ from keras import layers
 from ..layers import apply, kernel_init, lrelu, norm_layer
 
 
+def resnet_encoder_feature_size(image_size: int, n_blocks: int) -> int:
+    """Side of `resnet_encoder`'s last feature map on image_size x image_size inputs (0: a pooling does not fit).
+
+    The 4x4/2 'same' conv halves the side (rounding up); each of the n_blocks - 1 blocks pools it 2x2 (rounding
+    down). `conv_encoder` has only 'same' convs, which never shrink a side below 1.
+    """
+    n = -(-image_size // 2)
+    for _ in range(1, n_blocks):
+        n //= 2
+    return n
+
+
 def _heads(x, image, nz, init, name):
     x = layers.GlobalAveragePooling2D()(x)  # the reference's AvgPool2d(8) equals this at 128/256 px only
     mu = layers.Dense(nz, kernel_initializer=init, name="mu")(x)

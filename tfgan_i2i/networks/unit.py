@@ -13,6 +13,7 @@ import keras
 from keras import layers, ops
 
 from ..layers import PACKAGE, AvgPoolExcludePad, ReflectionPad2D, apply, conv, kernel_init, lrelu, norm_layer
+from .discriminators import conv_output_size
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -160,6 +161,24 @@ def unit_decoder(output_nc: int = 3, ngf: int = 64, n_downsample: int = 2, n_res
     return keras.Model(h, x, name=name)
 
 
+def ms_logit_sizes(image_size: int, n_layers: int, num_scales: int) -> list[int]:
+    """Side of each scale's logit map of `ms_discriminator` on image_size x image_size inputs (0: cannot run).
+
+    Each layer reflection-pads by 1, which needs an input of at least 2 pixels (the padding must be smaller than the
+    side), then a 4x4/2 conv halves it; the final 1x1 conv keeps it. Between scales the 3x3/2 pooling halves the
+    side, rounding up.
+    """
+    sizes, n = [], image_size
+    for i in range(num_scales):
+        if i > 0:
+            n = (n - 1) // 2 + 1  # AvgPoolExcludePad
+        h = n
+        for _ in range(n_layers):
+            h = conv_output_size(h, 4, 2, 1) if h >= 2 else 0
+        sizes.append(h)
+    return sizes
+
+
 def ms_discriminator(input_nc: int = 3, ndf: int = 64, n_layers: int = 4, num_scales: int = 3, norm: str = "none",
                      spectral_norm: bool = False, init_type: str = "normal", init_gain: float = 0.02,
                      image_size: int | None = None, name: str = "D_ms") -> keras.Model:
@@ -185,4 +204,4 @@ def ms_discriminator(input_nc: int = 3, ndf: int = 64, n_layers: int = 4, num_sc
 
 
 __all__ = ["ResBlock", "UnitLayerNorm", "latent_dim", "shared_blocks", "unit_encoder", "unit_decoder",
-           "ms_discriminator"]
+           "ms_discriminator", "ms_logit_sizes"]
