@@ -1,13 +1,13 @@
 """Train a violin <-> piano model with `model.fit` on unpaired spectrogram crops, resuming where it stopped."""
 from __future__ import annotations
 
+import logging
 import os
 
 import keras
 
-from tfgan_i2i.audio import read_audio
 from tfgan_i2i.config import Config, ConfigError
-from tfgan_i2i.data.audio import audio_domain_files, unpaired_audio_dataset
+from tfgan_i2i.data.audio import audio_domain_files, read_mono, unpaired_audio_dataset
 from tfgan_i2i.models import build_model
 from tfgan_i2i.training.callbacks import (CONFIG_FILE, CheckpointCallback, CheckpointError, LRSchedule,
                                           check_compatible, restore_latest)
@@ -15,6 +15,8 @@ from tfgan_i2i.training.train import _set_aside
 
 from .callbacks import AudioSamples, loudest_clip
 from .model import AUDIO_KEY, DOMAINS, audio_settings, chunk_frames, spectrogram_config
+
+logger = logging.getLogger("tfgan_i2i.data")
 
 
 def domain_files(violin: str | None = None, piano: str | None = None,
@@ -60,11 +62,19 @@ def check_audio_compatible(config: Config, directory: str) -> None:
 
 
 def monitor_clips(violin_file: str, piano_file: str, config: Config, seconds: float) -> dict:
-    """{"violin": wave, "piano": wave}: the loudest `seconds` of each monitoring file at the model's rate."""
+    """{"violin": wave, "piano": wave}: the loudest `seconds` of each monitoring file at the model's rate.
+
+    The files are read like the training files (`read_mono`: mixed down to mono, float peaks scaled), with a note.
+    """
     spec = spectrogram_config(config)
     length = max(spec.frame_length, int(round(seconds * spec.sample_rate)))
-    return {name: loudest_clip(read_audio(path, spec.sample_rate), length)
-            for name, path in zip(DOMAINS, (violin_file, piano_file))}
+    clips = {}
+    for name, path in zip(DOMAINS, (violin_file, piano_file)):
+        wave, notes = read_mono(path, spec.sample_rate)
+        for note in notes.values():
+            logger.warning("tfgan_i2i.data: %s", note)
+        clips[name] = loudest_clip(wave, length)
+    return clips
 
 
 def train_audio(config: Config, violin_files, piano_files, logdir: str, epochs: int | None = None,

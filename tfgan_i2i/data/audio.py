@@ -6,9 +6,16 @@ Folder layouts, found under `root` for an instrument such as "violin":
 * IRMAS training data: `root/vio/` (the IRMAS three-letter class folders: cel cla flu gac gel org pia sax tru vio voi);
 * or pass instrument=None to use every audio file below `root` itself (a folder that is one domain).
 
-Files are decoded once (mono, at config.sample_rate) and kept in memory (training sets are small: IRMAS violin is
-580 files of 3 s, ~110 MB of float32). Each example is a random crop of config.crop_length(crop_frames) samples
-of one file, turned into a float32 (crop_frames, config.bins, config.channels) image in [-1, 1] by `to_image`.
+Files are decoded once (mono, at config.sample_rate, by `read_mono`) and kept in memory (training sets are small:
+IRMAS violin is 580 files of 3 s, ~110 MB of float32). Each example is a random crop of
+config.crop_length(crop_frames) samples of one file, turned into a float32 (crop_frames, config.bins,
+config.channels) image in [-1, 1] by `to_image`.
+
+Awkward recordings: 8-bit, 24-bit and float files are read exactly (libsndfile scales every PCM width to [-1, 1]);
+more than two channels are mixed down to mono with a note; float files that go beyond [-1, 1] are scaled down to a
+peak of 1 with a note; NaN or infinite samples are refused by name (they mean a broken export, and no repair would
+give back the lost signal); digital silence (every sample 0) is skipped in training with a warning, as it has no
+instrument to learn.
 """
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ import logging
 import os
 
 import numpy as np
+import soundfile as sf
 import tensorflow as tf
 
 from ..audio.io import AUDIO_EXTENSIONS, AudioError, read_audio
@@ -64,27 +72,69 @@ def audio_domain_files(root: str, instrument: str | None = None) -> tuple[str, .
     return tuple(files)
 
 
+def is_silent(wave) -> bool:
+    """Whether a wave is digital silence: every sample exactly 0."""
+    return not np.any(wave)
+
+
+def read_mono(path, sample_rate: int = 16000) -> tuple[np.ndarray, dict[str, str]]:
+    """Read a recording as a mono float32 wave (n,) at `sample_rate`, with notes on what was changed.
+
+    Returns (wave, notes): notes maps a kind ("mixed", "scaled") to a sentence naming the file. More than two
+    channels are mixed down to their mean; a float file with samples beyond [-1, 1] is scaled down to a peak of 1
+    (PCM files cannot exceed it). Missing, unreadable, empty and NaN/Inf files raise AudioError (`read_audio`).
+    """
+    path = os.fspath(path)
+    wave = read_audio(path, sample_rate=sample_rate, mono=True)
+    info = sf.info(path)  # the header only: read_audio has already proved the file readable
+    notes = {}
+    if info.channels > 2:
+        notes["mixed"] = f"{path!r} has {info.channels} channels: mixed down to mono (the mean of all channels)"
+    peak = float(np.max(np.abs(wave)))
+    if peak > 1.0 and info.subtype in ("FLOAT", "DOUBLE"):
+        wave = wave / np.float32(peak)
+        notes["scaled"] = (f"{path!r} has float samples beyond [-1, 1] (peak {peak:.3g}): scaled down to a peak of 1 "
+                           "so loud passages are not clipped")
+    return wave, notes
+
+
 def load_waves(files, sample_rate: int = 16000, min_samples: int = 1) -> list[np.ndarray]:
-    """Decode files to mono float32 waves at sample_rate; files shorter than min_samples are skipped with a
-    warning (one short file should not stop a training run), and an AudioError is raised if none is left."""
+    """Decode files to mono float32 waves at sample_rate (see `read_mono`); files shorter than min_samples and
+    silent files are skipped with a warning (one bad file should not stop a training run), and an AudioError is
+    raised if none is left."""
     files = list(files)
     if not files:
         raise AudioError("No audio files given: pass the files of a domain, e.g. from audio_domain_files(root, "
                          "'violin').")
-    waves, short = [], []
+    waves, short, silent, notes = [], [], [], {}
     for path in files:
-        wave = read_audio(path, sample_rate=sample_rate, mono=True)
-        if wave.shape[0] >= min_samples:
-            waves.append(wave)
-        else:
+        wave, file_notes = read_mono(path, sample_rate)
+        for kind, text in file_notes.items():
+            notes.setdefault(kind, []).append(text)
+        if wave.shape[0] < min_samples:
             short.append(path)
+        elif is_silent(wave):
+            silent.append(path)
+        else:
+            waves.append(wave)
+    for texts in notes.values():  # one line per kind of conversion, however many files needed it
+        more = f" (and {len(texts) - 1} more file(s) like it)" if len(texts) > 1 else ""
+        logger.warning("tfgan_i2i.data: %s%s", texts[0], more)
     if short:
         logger.warning("tfgan_i2i.data: skipped %d audio file(s) shorter than %d samples (%.2f s), e.g. %r",
                        len(short), min_samples, min_samples / sample_rate, short[0])
+    if silent:
+        logger.warning("tfgan_i2i.data: skipped %d silent audio file(s) (digital silence: every sample is 0), e.g. %r",
+                       len(silent), silent[0])
     if not waves:
-        raise AudioError(f"All {len(short)} audio file(s) are shorter than one crop of {min_samples} samples "
-                         f"({min_samples / sample_rate:.2f} s), e.g. {short[0]!r}: use longer recordings or lower "
-                         "crop_frames.")
+        problems = []
+        if short:
+            problems.append(f"{len(short)} shorter than one crop of {min_samples} samples "
+                            f"({min_samples / sample_rate:.2f} s), e.g. {short[0]!r}")
+        if silent:
+            problems.append(f"{len(silent)} digital silence (every sample 0), e.g. {silent[0]!r}")
+        raise AudioError(f"No usable audio among {len(files)} file(s): {'; '.join(problems)}. Use longer, non-silent "
+                         "recordings" + (" or lower crop_frames." if short else "."))
     return waves
 
 
@@ -158,5 +208,5 @@ def unpaired_audio_dataset(violin_files, piano_files, config: SpectrogramConfig 
     return _finish(tf.data.Dataset.zip(tuple(domains)), max(counts), batch_size, repeat, drop_remainder)
 
 
-__all__ = ["IRMAS_CODES", "audio_dataset", "audio_domain_files", "list_audio", "load_waves",
-           "unpaired_audio_dataset"]
+__all__ = ["IRMAS_CODES", "audio_dataset", "audio_domain_files", "is_silent", "list_audio", "load_waves",
+           "read_mono", "unpaired_audio_dataset"]

@@ -1,16 +1,26 @@
 """Image file boundary: read/write single images, list image folders, tile result grids.
 
 Inside the library images are float32 HxWxC in [-1, 1]; uint8 exists only at the file boundary handled here.
+
+How awkward files are read (by `read_image` and, identically, by the tf.data pipelines after validation):
+
+* 16-bit PNGs keep the high byte of each sample (v >> 8, so 65535 -> 255), as PIL and tf.io.decode_image do;
+* CMYK (and Adobe YCCK) JPEGs are converted to RGB by PIL's plain inversion (no ICC colour profile is applied);
+* alpha (RGBA, LA, palette PNGs with a transparency entry) is dropped: transparent pixels keep the colour stored
+  under them, the same rule for every format, rather than being composited onto an invented background;
+* EXIF Orientation tags (phone photos) are applied, so the image is upright as a viewer shows it;
+* files above MAX_IMAGE_PIXELS are refused before they are decoded, with a DataError naming the file and its size.
 """
 from __future__ import annotations
 
 import logging
 import os
 import re
+import warnings
 from typing import Iterable, Sequence
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 logger = logging.getLogger("tfgan_i2i.data")
 
@@ -21,6 +31,14 @@ TF_DECODABLE_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "GIF"})
 
 # ITU-R BT.601 luma weights, the ones tf.image.rgb_to_grayscale uses, so PIL and tf.data readers agree.
 _LUMA = np.array([0.2989, 0.5870, 0.1140], dtype=np.float32)
+
+# Refuse images above this many pixels (8192 x 8192) before decoding: the models work at a few hundred pixels, and
+# one such RGB image is already 200 MB as uint8 and 800 MB as float32. It is below PIL's own decompression-bomb
+# limit (Image.MAX_IMAGE_PIXELS, ~89 M pixels), so PIL never warns about an image this module accepts.
+MAX_IMAGE_PIXELS = 8192 * 8192
+
+_EXIF_ORIENTATION = 0x0112
+_ROTATION_NOTE = "EXIF-rotated images are turned upright (their EXIF Orientation tag is applied)"
 
 _noted_conversions: set[str] = set()
 
@@ -41,14 +59,18 @@ def conversion_kind(mode: str, channels: int) -> str | None:
     if channels == 3:
         if mode == "RGB":
             return None
-        if mode in ("L", "1", "I;16", "I;16B", "I;16L", "I"):
+        if mode in ("I;16", "I;16B", "I;16L", "I"):
+            return f"16-bit grayscale ({mode}) images are reduced to 8 bits and repeated to 3 channels"
+        if mode in ("L", "1"):
             return f"grayscale ({mode}) images are repeated to 3 channels"
         if mode in ("LA", "La"):
             return "grayscale+alpha (LA) images: alpha dropped, gray repeated to 3 channels"
         if mode in ("RGBA", "RGBa", "RGBX"):
             return f"{mode} images: alpha dropped, kept as RGB"
         if mode in ("P", "PA"):
-            return "palette (P) images are expanded to RGB"
+            return "palette (P) images are expanded to RGB (transparency dropped: pixels keep their palette colour)"
+        if mode == "CMYK":
+            return "CMYK images are converted to RGB (plain inversion, no ICC colour profile)"
         return f"{mode} images are converted to RGB"
     if mode in ("L", "1"):
         return None
@@ -100,11 +122,86 @@ def list_images(directory: str) -> list[str]:
     return natural_sorted(files)
 
 
+def _unreadable(path: str, err: Exception) -> DataError:
+    """The error for a file PIL cannot open or decode."""
+    return DataError(f"Cannot read image {path!r} ({err}). Replace or delete the file (it is corrupt or not an image).")
+
+
+def _too_large(path: str, detail: str) -> DataError:
+    """The error for an image above MAX_IMAGE_PIXELS."""
+    return DataError(
+        f"Image {path!r} is too large to decode ({detail}; the limit is tfgan_i2i.data.images.MAX_IMAGE_PIXELS = "
+        f"{MAX_IMAGE_PIXELS:,} pixels). Downscale it first (the models work at a few hundred pixels)."
+    )
+
+
+def open_image(path: str) -> Image.Image:
+    """Open an image file lazily (header only) for a `with` block; DataError if it is missing, unreadable or too big."""
+    path = os.fspath(path)
+    try:
+        with warnings.catch_warnings():
+            # MAX_IMAGE_PIXELS (lower than PIL's limit) is checked below; PIL's warning would only repeat it.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+    except FileNotFoundError:
+        raise DataError(f"Image file not found: {path!r}; check the path.") from None
+    except Image.DecompressionBombError as err:
+        raise _too_large(path, str(err).split(",")[0]) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise _unreadable(path, err) from None
+    width, height = im.size
+    if width * height > MAX_IMAGE_PIXELS:
+        im.close()
+        raise _too_large(path, f"{width} x {height} = {width * height:,} pixels")
+    return im
+
+
+def exif_orientation(im: Image.Image) -> int:
+    """The EXIF Orientation (1-8) of an opened image: 1 (upright) when there is none or it is not a valid value."""
+    try:
+        value = im.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception:  # a broken EXIF block (any of several error types) must not make readable pixels unusable
+        return 1
+    return value if value in range(1, 9) else 1
+
+
+def needs_pil_decoding(im: Image.Image) -> bool:
+    """Whether tf.io.decode_image would give other pixels than `read_image`: EXIF-rotated or CMYK/YCCK files.
+
+    tf.io.decode_image ignores EXIF orientation and converts CMYK with other colours than PIL, so the tf.data
+    pipelines decode such files with `decode_for_pipeline` (PIL) instead.
+    """
+    return im.mode == "CMYK" or exif_orientation(im) != 1
+
+
+def _upright(im: Image.Image, note: bool = True) -> Image.Image:
+    """The image with its EXIF Orientation applied (the image itself when it has none); `note` logs it once."""
+    if exif_orientation(im) == 1:
+        return im
+    if note:
+        _note_conversion(_ROTATION_NOTE)
+    return ImageOps.exif_transpose(im)
+
+
+def decode_for_pipeline(path) -> np.ndarray:
+    """Decode a file like `read_image` as uint8 HxWxC (1 channel for gray modes, else 3), for tf.numpy_function.
+
+    The tf.data pipelines call this only for files `needs_pil_decoding` flags; its output goes through the same
+    channel conversion as tf.io.decode_image's.
+    """
+    path = path.decode() if isinstance(path, bytes) else os.fspath(path)
+    with open_image(path) as im:
+        im = _upright(im, note=False)  # the pipeline noted it when the dataset was validated
+        gray = im.mode in ("L", "1", "LA", "La", "I") or im.mode.startswith("I;16")
+        return _pil_to_array(im, 1 if gray else 3)
+
+
 def _pil_to_array(im: Image.Image, channels: int) -> np.ndarray:
     """Convert a PIL image of any common mode to a uint8 HxWxC array with `channels` channels."""
     mode = im.mode
     if mode.startswith("I;16") or mode == "I":
-        # Keep the high byte, as tf.io.decode_image does for 16-bit PNGs, so both readers agree.
+        # Keep the high byte (not PIL's convert("L"), which clips everything above 255 to white), as
+        # tf.io.decode_image does for 16-bit PNGs and PIL itself for 16-bit RGB ones, so every reader agrees.
         gray = (np.asarray(im, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8)
     elif mode in ("L", "1", "LA", "La"):
         gray = np.asarray(im.convert("L"), dtype=np.uint8)
@@ -124,20 +221,18 @@ def _pil_to_array(im: Image.Image, channels: int) -> np.ndarray:
 
 
 def read_image(path: str, channels: int = 3) -> np.ndarray:
-    """Read an image file as a float32 HxWxC array in [-1, 1] with `channels` (1 or 3) channels."""
+    """Read an image file as a float32 HxWxC array in [-1, 1] with `channels` (1 or 3) channels, upright.
+
+    See the module doc for 16-bit, CMYK, transparent, EXIF-rotated and very large files.
+    """
     _check_channels(channels)
     path = os.fspath(path)
-    try:
-        # No EXIF rotation: tf.io.decode_image ignores it, and both readers must give the same pixels.
-        with Image.open(path) as im:
-            kind = conversion_kind(im.mode, channels)
-            arr = _pil_to_array(im, channels)
-    except FileNotFoundError:
-        raise DataError(f"Image file not found: {path!r}; check the path.") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise DataError(
-            f"Cannot read image {path!r} ({err}). Replace or delete the file (it is corrupt or not an image)."
-        ) from None
+    with open_image(path) as im:
+        kind = conversion_kind(im.mode, channels)
+        try:  # the pixels are decoded here: a truncated file fails now
+            arr = _pil_to_array(_upright(im), channels)
+        except (OSError, SyntaxError, ValueError) as err:
+            raise _unreadable(path, err) from None
     if kind:
         _note_conversion(kind)
     return arr.astype(np.float32) / 127.5 - 1.0

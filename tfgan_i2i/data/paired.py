@@ -7,13 +7,13 @@ Two folder layouts are detected automatically under `root/split` (or `root` itse
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image, UnidentifiedImageError
 
 from .images import (
     IMAGE_EXTENSIONS,
@@ -21,8 +21,13 @@ from .images import (
     DataError,
     _check_channels,
     _note_conversion,
+    _unreadable,
     conversion_kind,
+    decode_for_pipeline,
+    exif_orientation,
     list_images,
+    needs_pil_decoding,
+    open_image,
 )
 
 SIDE_BY_SIDE = "side_by_side"
@@ -38,6 +43,9 @@ class PairedFiles:
     layout: str  # SIDE_BY_SIDE: `a` holds the A|B files and `b` is None; PARALLEL: a[i] pairs with b[i]
     a: tuple[str, ...]
     b: tuple[str, ...] | None = None
+    # Files tf.io.decode_image would read differently from read_image (EXIF-rotated, CMYK), found by validation:
+    # the pipeline decodes these with PIL. Empty when validate="none".
+    pil_decoded: frozenset[str] = frozenset()
 
     def __len__(self) -> int:
         """Number of pairs."""
@@ -49,7 +57,8 @@ class PairedFiles:
             return self
         if n < 1:
             raise ValueError(f"limit={n} must be >= 1 (or None for all pairs)")
-        return PairedFiles(self.folder, self.layout, self.a[:n], None if self.b is None else self.b[:n])
+        return PairedFiles(self.folder, self.layout, self.a[:n], None if self.b is None else self.b[:n],
+                           self.pil_decoded)
 
 
 def _layout_help(folder: str) -> str:
@@ -140,60 +149,68 @@ def _find_unchecked(root: str, split: str) -> PairedFiles:
     return PairedFiles(folder, SIDE_BY_SIDE, tuple(list_images(folder)))
 
 
-def _check_file(path: str, level: str, side_by_side: bool) -> tuple[str | None, str | None]:
-    """Open one image cheaply; return (PIL mode, error message) with exactly one of them set."""
+def _check_file(path: str, level: str, side_by_side: bool) -> tuple[str | None, bool, str | None]:
+    """Open one image cheaply; return (PIL mode, needs PIL decoding, error message), the error None if it is fine."""
     try:
-        with Image.open(path) as im:
-            fmt, mode, (width, _) = im.format, im.mode, im.size
+        with open_image(path) as im:  # refuses files above MAX_IMAGE_PIXELS from the header alone
+            fmt, mode = im.format, im.mode
+            # EXIF orientations 5-8 turn the image by 90 degrees: the upright width is the stored height.
+            width = im.height if exif_orientation(im) >= 5 else im.width
             if fmt not in TF_DECODABLE_FORMATS:
-                return None, (
+                return None, False, (
                     f"{path!r} is a {fmt} image, which the tf.data decoder cannot read; convert it to PNG or JPEG."
                 )
             if side_by_side and width % 2:
-                return None, (
+                return None, False, (
                     f"{path!r} is {width} pixels wide, an odd width, so it cannot be split into equal A|B halves. "
                     "Side-by-side files must be A and B of the same size joined horizontally; fix or remove the file."
                 )
+            use_pil = needs_pil_decoding(im)
             if level == "full":
                 if fmt in ("JPEG", "MPO"):
                     # Decoding at 1/8 scale still reads every byte (so truncation is caught) at a fraction of the cost.
                     im.draft(mode, (max(1, im.width // 8), max(1, im.height // 8)))
                 im.load()
-    except FileNotFoundError:
-        return None, f"{path!r} disappeared while the dataset was being checked; check the folder."
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        return None, f"Cannot read image {path!r} ({err}). Replace or delete the file (it is corrupt or not an image)."
-    return mode, None
+        return mode, use_pil, None
+    except DataError as err:
+        if not os.path.exists(path):
+            return None, False, f"{path!r} disappeared while the dataset was being checked; check the folder."
+        return None, False, str(err)
+    except (OSError, SyntaxError, ValueError) as err:  # from im.load(): truncated or corrupt pixel data
+        return None, False, str(_unreadable(path, err))
 
 
-def _validate(pairs: PairedFiles, level: str) -> tuple[set[str], set[str]]:
+def _validate(pairs: PairedFiles, level: str) -> tuple[set[str], set[str], PairedFiles]:
     """Check every file up front so a bad one fails here, by name, rather than as a tf error mid-epoch.
 
-    Returns the PIL modes seen on the A side and on the B side, for conversion notes.
+    Returns the PIL modes seen on the A side and on the B side (for conversion notes), and `pairs` with
+    `pil_decoded` set to the files the pipeline must decode with PIL to match read_image.
     """
     if level not in VALIDATE_LEVELS:
         raise ValueError(f"validate={level!r} must be one of {VALIDATE_LEVELS}")
     if level == "none":
-        return set(), set()
+        return set(), set(), pairs
     side_by_side = pairs.layout == SIDE_BY_SIDE
     files = list(pairs.a) + ([] if side_by_side else list(pairs.b))
     # Pillow releases the GIL while decoding, so threads give a real speed-up on the full check.
     with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 2)) as pool:
         results = list(pool.map(lambda f: _check_file(f, level, side_by_side), files))
-    errors = [err for _, err in results if err]
+    errors = [err for _, _, err in results if err]
     if errors:
         more = f" ({len(errors) - 1} more bad file(s) in {pairs.folder!r})" if len(errors) > 1 else ""
         raise DataError(errors[0] + more)
-    modes = [mode for mode, _ in results]
+    modes = [mode for mode, _, _ in results]
+    pairs = dataclasses.replace(pairs, pil_decoded=frozenset(f for f, (_, pil, _) in zip(files, results) if pil))
+    if pairs.pil_decoded:
+        _note_conversion("EXIF-rotated and CMYK images are decoded by PIL in the tf.data pipeline (turned upright, "
+                         "converted to RGB), as read_image does")
     n = len(pairs.a)
-    return (set(modes[:n]), set(modes[:n])) if side_by_side else (set(modes[:n]), set(modes[n:]))
+    return (set(modes[:n]), set(modes[:n]), pairs) if side_by_side else (set(modes[:n]), set(modes[n:]), pairs)
 
 
 def find_pairs(root: str, split: str = "train", validate: str = "full") -> PairedFiles:
     """Find and check the (A, B) files of one split; `validate` is "full" (decode), "header" or "none"."""
-    pairs = _find_unchecked(root, split)
-    _validate(pairs, validate)
-    return pairs
+    return _validate(_find_unchecked(root, split), validate)[2]
 
 
 def _to_float(img: tf.Tensor, channels: int) -> tf.Tensor:
@@ -208,12 +225,33 @@ def _to_float(img: tf.Tensor, channels: int) -> tf.Tensor:
     return tf.ensure_shape(img, [None, None, channels])
 
 
-def _decoder(layout: str, swap: bool):
-    """A tf function mapping file path(s) to the uint8 (input, target) images, halves split and direction applied."""
+def file_decoder(pil_decoded=frozenset()):
+    """A tf function path -> uint8 HxWxC image (any channel count), decoded like read_image.
 
-    def decode(path):
+    tf.io.decode_image for most files; the files in `pil_decoded` (EXIF-rotated or CMYK, see `_validate`) go
+    through PIL (`decode_for_pipeline`) instead, since tf.io.decode_image would leave them rotated or recoloured.
+    """
+
+    def tf_decode(path):
         return tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
 
+    if not pil_decoded:
+        return tf_decode
+    special = tf.constant(sorted(pil_decoded))
+
+    def pil_decode(path):
+        img = tf.numpy_function(decode_for_pipeline, [path], tf.uint8, stateful=False)
+        return tf.ensure_shape(img, [None, None, None])
+
+    def decode(path):
+        return tf.cond(tf.reduce_any(tf.equal(special, path)), lambda: pil_decode(path), lambda: tf_decode(path))
+
+    return decode
+
+
+def _decoder(layout: str, swap: bool, pil_decoded=frozenset()):
+    """A tf function mapping file path(s) to the uint8 (input, target) images, halves split and direction applied."""
+    decode = file_decoder(pil_decoded)
     if layout == SIDE_BY_SIDE:
 
         def decode_pair(path):
@@ -282,7 +320,7 @@ def _build(pairs: PairedFiles, *, direction, load_size, crop_size, batch_size, f
            input_nc, output_nc, drop_remainder) -> tf.data.Dataset:
     """Assemble the tf.data pipeline for already-validated pairs."""
     auto = tf.data.AUTOTUNE
-    decode = _decoder(pairs.layout, swap=direction == "BtoA")
+    decode = _decoder(pairs.layout, swap=direction == "BtoA", pil_decoded=pairs.pil_decoded)
     prepare = _preparer(load_size, crop_size, flip, input_nc, output_nc)
     files = list(pairs.a) if pairs.b is None else (list(pairs.a), list(pairs.b))
     ds = tf.data.Dataset.from_tensor_slices(files)
@@ -406,7 +444,7 @@ def _build_epochs(pairs: PairedFiles, *, direction, load_size, crop_size, batch_
     """The stateless epoch stream of already-validated pairs (see `paired_dataset`, `epoch`)."""
     auto = tf.data.AUTOTUNE
     seed = 0 if seed is None else int(seed)
-    decode = _decoder(pairs.layout, swap=direction == "BtoA")
+    decode = _decoder(pairs.layout, swap=direction == "BtoA", pil_decoded=pairs.pil_decoded)
     prepare = _preparer(load_size, crop_size, flip, input_nc, output_nc)
     columns = (list(pairs.a),) if pairs.b is None else (list(pairs.a), list(pairs.b))
     if cache:
@@ -463,8 +501,7 @@ def paired_dataset(
     _check_args(direction, load_size, crop_size, batch_size, input_nc, output_nc)
     if epoch is not None:
         _check_epoch_args(epoch, steps_per_epoch, cache)
-    pairs = _find_unchecked(root, split)
-    modes_a, modes_b = _validate(pairs, validate)
+    modes_a, modes_b, pairs = _validate(_find_unchecked(root, split), validate)
     _note_modes(modes_a, modes_b, direction, input_nc, output_nc)
     endless = repeat if epoch is None else steps_per_epoch is not None
     if drop_remainder and not endless and len(pairs) < batch_size:
@@ -500,8 +537,7 @@ def paired_arrays(
     TensorBoard grids and evaluation.
     """
     _check_args(direction, size, size, 1, input_nc, output_nc)
-    pairs = _find_unchecked(root, split).take(limit)
-    modes_a, modes_b = _validate(pairs, "full")
+    modes_a, modes_b, pairs = _validate(_find_unchecked(root, split).take(limit), "full")
     _note_modes(modes_a, modes_b, direction, input_nc, output_nc)
     ds = _build(
         pairs, direction=direction, load_size=size, crop_size=size, batch_size=32, flip=False, shuffle=False,

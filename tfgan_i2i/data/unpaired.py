@@ -12,15 +12,16 @@ same, applied to each domain on its own.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
-from .images import DataError, _check_channels, _note_conversion, conversion_kind, list_images
+from .images import DataError, _check_channels, _note_conversion, conversion_kind, list_images, open_image
 from .paired import (PARALLEL, SIDE_BY_SIDE, PairedFiles, _augment_seeds, _check_epoch_args, _epoch_stream,
-                     _find_unchecked, _image_store, _index_stream, _to_float, _validate)
+                     _find_unchecked, _image_store, _index_stream, _to_float, _validate, file_decoder)
 
 FOLDERS = "folders"  # the CycleGAN layout: splitA/, splitB/
 
@@ -33,6 +34,8 @@ class UnpairedFiles:
     folder: str        # split folder (paired layouts) or dataset root (FOLDERS)
     a: tuple[str, ...]
     b: tuple[str, ...]
+    # Files the pipeline decodes with PIL to match read_image (EXIF-rotated, CMYK); see PairedFiles.pil_decoded.
+    pil_decoded: frozenset[str] = frozenset()
 
     @property
     def aligned(self) -> bool:
@@ -60,22 +63,23 @@ def find_unpaired(root: str, split: str = "train", validate: str = "full") -> Un
                 raise DataError(f"Found one domain folder but not {d!r}: unpaired data needs both. "
                                 + _layout_help(root, split))
         files = UnpairedFiles(FOLDERS, root, tuple(list_images(dir_a)), tuple(list_images(dir_b)))
-        _validate(PairedFiles(root, PARALLEL, files.a, files.b), validate)
-        return files
+        checked = _validate(PairedFiles(root, PARALLEL, files.a, files.b), validate)[2]
+        return dataclasses.replace(files, pil_decoded=checked.pil_decoded)
     try:
         pairs = _find_unchecked(root, split)
     except DataError as e:
         raise DataError(f"{e} " + _layout_help(root, split)) from None
-    _validate(pairs, validate)
+    pairs = _validate(pairs, validate)[2]
     b = pairs.a if pairs.layout == SIDE_BY_SIDE else pairs.b
-    return UnpairedFiles(pairs.layout, pairs.folder, pairs.a, b)
+    return UnpairedFiles(pairs.layout, pairs.folder, pairs.a, b, pairs.pil_decoded)
 
 
-def _domain_decoder(layout: str, half: int | None):
+def _domain_decoder(layout: str, half: int | None, pil_decoded=frozenset()):
     """path -> uint8 image of one domain (`half` 0/1 picks the left/right half of side-by-side files)."""
+    decode_file = file_decoder(pil_decoded)
 
     def decode(path):
-        img = tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
+        img = decode_file(path)
         if layout == SIDE_BY_SIDE:
             w = tf.shape(img)[1] // 2
             img = img[:, :w] if half == 0 else img[:, w:2 * w]
@@ -114,9 +118,10 @@ def _prepare_images(ds, decode, *, seed, load_size, crop_size, flip, shuffle, ch
     return tf.data.Dataset.zip((ds, seeds)).map(prepare, num_parallel_calls=auto)
 
 
-def _domain(files, layout, half, *, load_size, crop_size, flip, shuffle, repeat, cache, seed, channels):
+def _domain(files, layout, half, *, load_size, crop_size, flip, shuffle, repeat, cache, seed, channels,
+            pil_decoded=frozenset()):
     """One domain's dataset of float32 (crop, crop, channels) images in [-1, 1]."""
-    decode = _domain_decoder(layout, half)
+    decode = _domain_decoder(layout, half, pil_decoded)
     ds = tf.data.Dataset.from_tensor_slices(list(files))
     if cache:
         # decoded native-size uint8 images are cached; crops and flips stay random per epoch
@@ -130,11 +135,9 @@ def _domain(files, layout, half, *, load_size, crop_size, flip, shuffle, repeat,
 def _note_modes(files: UnpairedFiles, validate: str, input_nc: int, output_nc: int) -> None:
     if validate == "none":
         return
-    from PIL import Image
-
     for paths, channels in ((files.a[:1], input_nc), (files.b[:1], output_nc)):
         for p in paths:
-            with Image.open(p) as im:
+            with open_image(p) as im:
                 kind = conversion_kind(im.mode, channels)
             if kind:
                 _note_conversion(kind)
@@ -199,7 +202,7 @@ def unpaired_dataset(
     domains = [
         _domain(paths, files.layout, half, load_size=load_size, crop_size=crop_size, flip=flip, shuffle=shuffle,
                 repeat=True, cache=cache, seed=None if seed is None else base + 1000 * (i + 1),
-                channels=(input_nc, output_nc)[i])
+                channels=(input_nc, output_nc)[i], pil_decoded=files.pil_decoded)
         for i, (paths, half) in enumerate(sides)
     ]
     if not shuffle and files.aligned:
@@ -212,9 +215,9 @@ def unpaired_dataset(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _domain_loader(paths, layout: str, half: int, cache: bool):
+def _domain_loader(paths, layout: str, half: int, cache: bool, pil_decoded=frozenset()):
     """index -> uint8 image of one domain: from an in-memory store of the decoded images, or decoded from its file."""
-    decode = _domain_decoder(layout, half)
+    decode = _domain_decoder(layout, half, pil_decoded)
     if cache:
         return _image_store(tf.data.Dataset.from_tensor_slices(list(paths))
                             .map(decode, num_parallel_calls=tf.data.AUTOTUNE))
@@ -230,7 +233,7 @@ def _unpaired_epochs(files: UnpairedFiles, sides, n: int, *, load_size, crop_siz
         # without shuffling a paired folder would stay aligned; B starts half the set later so pairs are split up
         offset = max(1, len(paths) // 2) if i == 1 and not shuffle and files.aligned else 0
         domains.append(dict(size=len(paths), offset=offset, stream=1 + i,
-                            load=_domain_loader(paths, files.layout, half, cache),
+                            load=_domain_loader(paths, files.layout, half, cache, files.pil_decoded),
                             prepare=_image_preparer(load_size, crop_size, flip, channels[i])))
 
     def domain_examples(start, size, offset, stream, load, prepare):
@@ -256,7 +259,7 @@ def unpaired_arrays(root: str, split: str = "test", direction: str = "AtoB", siz
     for paths, half, channels in sides:
         paths = paths[:limit] if limit else paths
         ds = _domain(paths, files.layout, half, load_size=size, crop_size=size, flip=False, shuffle=False,
-                     repeat=False, cache=False, seed=None, channels=channels)
+                     repeat=False, cache=False, seed=None, channels=channels, pil_decoded=files.pil_decoded)
         out.append(np.stack(list(ds.as_numpy_iterator())))
     return out[0], out[1]
 
