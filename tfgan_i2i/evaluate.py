@@ -34,19 +34,29 @@ def parse_metrics(metrics) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def load_sampler(checkpoint: str):
-    """(sampler, info) for a training logdir / checkpoint folder (full model) or an exported SavedModel folder."""
+DIVERSITY_METRICS = ("pixel-diversity", "lpips", "lpips-random-features")  # need k different outputs per input
+
+
+def load_sampler(checkpoint: str, metrics=()):
+    """(sampler, info) for a training logdir / checkpoint folder (full model) or an exported SavedModel folder.
+
+    metrics: the metric names to compute; an export without a `sample` signature (no latent code) can still be
+    scored by FID/KID/NDB/JSD from its `translate` outputs, but not by the diversity metrics.
+    """
     if not os.path.isdir(checkpoint):
-        raise EvaluationError(f"--checkpoint {checkpoint} does not exist; pass a train --logdir, its checkpoints/ "
+        what = "is a file, not a folder" if os.path.exists(checkpoint) else "does not exist"
+        raise EvaluationError(f"--checkpoint {checkpoint} {what}; pass a train --logdir, its checkpoints/ "
                               "folder or an exported SavedModel folder")
     from .export.loaded import ExportedModel, savedmodel_dir
 
     saved = savedmodel_dir(checkpoint)
     if saved is not None:
         sampler = ExportedModel(saved)
-        if not hasattr(sampler.loaded, "sample"):
-            raise EvaluationError(f"SavedModel {saved} has no `sample` endpoint (a model without a latent code?); "
-                                  "evaluate its checkpoint folder instead")
+        diversity = [m for m in metrics if m in DIVERSITY_METRICS]
+        if diversity and not hasattr(sampler.loaded, "sample"):
+            raise EvaluationError(f"SavedModel {saved} has no `sample` signature (a model without a latent code), "
+                                  f"which --metrics {','.join(diversity)} needs to draw different outputs per "
+                                  "input; evaluate its checkpoint folder instead, or choose fid, kid, ndb or jsd")
         c = sampler.config  # None for exports without config.json: direction and output channels then default
         return sampler, {"kind": "savedmodel", "path": saved, "image_size": sampler.image_size,
                          "input_nc": sampler.input_nc, "output_nc": c.output_nc if c else None,
@@ -110,7 +120,7 @@ def evaluate(checkpoint, data_dir: str, metrics=("pixel-diversity",), protocol: 
     from .metrics.ndb import NDB
 
     if isinstance(checkpoint, (str, os.PathLike)):
-        sampler, info = load_sampler(os.fspath(checkpoint))
+        sampler, info = load_sampler(os.fspath(checkpoint), names)
     else:
         c = checkpoint.config
         sampler, info = checkpoint, {"kind": "model", "path": None, "image_size": c.image_size, "input_nc": c.input_nc,
@@ -254,5 +264,5 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
-__all__ = ["evaluate", "parse_metrics", "check_weights", "load_sampler", "markdown_report",
+__all__ = ["evaluate", "parse_metrics", "check_weights", "load_sampler", "markdown_report", "DIVERSITY_METRICS",
            "write_report", "EvaluationCallback", "EvaluationError", "METRICS", "PROTOCOLS"]

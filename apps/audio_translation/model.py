@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from tfgan_i2i.audio import SpectrogramConfig, translate_wave
 from tfgan_i2i.config import Config, ConfigError, preset
+from tfgan_i2i.export.checks import check_array, check_tensor
 from tfgan_i2i.export.loaded import ExportError, savedmodel_dir
 from tfgan_i2i.export.savedmodel import CONFIG_FILE, export_savedmodel
 from tfgan_i2i.training.callbacks import CheckpointError, find_checkpoint_dir, load_for_inference
@@ -98,9 +99,19 @@ def target_direction(to: str) -> str:
 
 
 # --- SavedModel ---------------------------------------------------------------------------------------------------
+def spectrogram_dims(config: Config) -> list:
+    """The shape the signatures take: (batch, S, S, C), S the chunk side and C the spectrogram channels."""
+    return [None, config.image_size, config.image_size, config.input_nc]
+
+
 def _signature_fn(model, direction: str):
-    """A serving function: float32 spectrograms in [-1, 1] -> the translated spectrograms (deterministic codes)."""
+    """A serving function: float32 spectrograms in [-1, 1] -> the translated spectrograms (deterministic codes).
+
+    A wrong shape fails with one line, e.g. "spectrogram must have shape [batch, 32, 32, 2] (got [1, 32, 32, 1])",
+    where the fixed input signature is not enforced (TF Serving, a signature called in Python).
+    """
     def fn(spectrogram):
+        spectrogram = check_tensor(spectrogram, "spectrogram", spectrogram_dims(model.config))
         return {"spectrogram": model.translate(spectrogram, direction=direction)}
     return fn
 
@@ -113,7 +124,7 @@ def export_audio_savedmodel(model, out_dir: str, version: int = 1) -> str:
     """
     c = model.config
     audio_settings(c)  # an image model would export fine but could never translate audio
-    spec = tf.TensorSpec([None, c.image_size, c.image_size, c.input_nc], tf.float32, name="spectrogram")
+    spec = tf.TensorSpec(spectrogram_dims(c), tf.float32, name="spectrogram")
     functions = {name: (_signature_fn(model, direction), [spec]) for direction, name in TARGETS.values()}
     return export_savedmodel(model, out_dir, version, functions, default=TARGETS["piano"][1])
 
@@ -190,9 +201,15 @@ def load_translator(path: str) -> AudioTranslator:
         raise ExportError(f"{exported} has no {' or '.join(missing)} signature: it is not an audio export; "
                           "re-export it with `tfgan-i2i-audio export`")
 
+    dims = spectrogram_dims(config)
+
     def signature(name):
         endpoint = getattr(loaded, name)
-        return lambda images: endpoint(tf.convert_to_tensor(images, tf.float32))["spectrogram"].numpy()
+
+        def fn(images):  # checked here, so a wrong chunk fails with one ExportError line before the graph runs
+            images = check_array(images, f"spectrogram of {exported}", dims)
+            return endpoint(tf.convert_to_tensor(images, tf.float32))["spectrogram"].numpy()
+        return fn
 
     functions = {to: signature(name) for to, (_, name) in TARGETS.items()}
     translator = AudioTranslator(config, functions, source=exported)
@@ -202,4 +219,4 @@ def load_translator(path: str) -> AudioTranslator:
 
 __all__ = ["AUDIO_KEY", "DOMAINS", "MODELS", "TARGETS", "AudioModelError", "AudioTranslator", "audio_config",
            "audio_settings", "chunk_frames", "discriminator_depth", "export_audio_savedmodel", "load_translator",
-           "read_model_config", "spectrogram_config", "target_direction"]
+           "read_model_config", "spectrogram_config", "spectrogram_dims", "target_direction"]

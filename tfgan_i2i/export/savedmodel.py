@@ -1,6 +1,8 @@
 """Export a trained model as a SavedModel for TF Serving: versioned layout, uint8 signatures, inference mode.
 
-Signatures (images are uint8 [0, 255], NHWC, any batch size, the model's spatial size):
+Signatures (images are uint8 [0, 255], NHWC, any batch size, the model's spatial size; every input is checked,
+see `signature_inputs`, and a wrong one fails with one line such as
+"image must have shape [batch, 128, 128, 3] (got [1, 64, 64, 3])"):
   translate(image) -> {"image"}                      z = 0, the prior's mode (deterministic; serving_default)
   translate_z(image, z) -> {"image"}                 z float32 (batch, nz); models with a latent code
   sample(image, k, seed) -> {"images"}               (batch, k, H, W, C) from k codes drawn with seed
@@ -22,6 +24,7 @@ import tensorflow as tf
 
 from ..config import CONFIG_FILE
 from ..models.base import latent_codes
+from .checks import check_positive, check_tensor
 
 
 def to_float(image_u8):
@@ -34,21 +37,47 @@ def to_uint8(image):
     return tf.cast(tf.round((tf.clip_by_value(tf.cast(image, tf.float32), -1.0, 1.0) + 1.0) * 127.5), tf.uint8)
 
 
+def signature_inputs(config, unpaired: bool = False) -> dict:
+    """{signature: {input: dims}}: the shapes the signatures of `serving_functions` accept (None = any batch).
+
+    The exported input signatures themselves accept a tensor of any shape, so that every caller (TF Serving,
+    `saved_model_cli run`, a signature called in Python) reaches the checks and their one-line message instead of
+    an error from deep inside the network; the Python loader and the TFLite conversion read the shapes from here.
+    `encode` is listed for every paired model but exported only for those with an encoder.
+    """
+    size = config.image_size
+    image_a, image_b = [None, size, size, config.input_nc], [None, size, size, config.output_nc]
+    if unpaired:
+        return {"translate": {"image": image_a}, "a_to_b": {"image": image_a}, "b_to_a": {"image": image_b}}
+    inputs = {"translate": {"image": image_a}}
+    if config.nz:
+        inputs["translate_z"] = {"image": image_a, "z": [None, config.nz]}
+        inputs["sample"] = {"image": image_a, "k": [], "seed": []}
+    inputs["encode"] = {"image": image_b}
+    return inputs
+
+
+def _any_shape(dtype, name: str) -> tf.TensorSpec:
+    """An input signature entry that accepts any shape (the function checks it)."""
+    return tf.TensorSpec(None, dtype, name=name)
+
+
 def _unpaired_functions(model) -> dict:
     """a_to_b / b_to_a (deterministic codes) for CycleGAN, UNIT and AVB-GTN; translate is a_to_b."""
     c = model.config
-    spec = {d: tf.TensorSpec([None, c.image_size, c.image_size, n], tf.uint8, name="image")
-            for d, n in (("AtoB", c.input_nc), ("BtoA", c.output_nc))}
+    inputs = signature_inputs(c, unpaired=True)
     z_zero = (lambda image: tf.zeros([tf.shape(image)[0], c.nz])) if c.nz else (lambda image: None)
 
     def a_to_b(image):
+        image = check_tensor(image, "image", inputs["a_to_b"]["image"])
         return {"image": to_uint8(model.a_to_b(to_float(image), z_zero(image)))}
 
     def b_to_a(image):
+        image = check_tensor(image, "image", inputs["b_to_a"]["image"])
         return {"image": to_uint8(model.b_to_a(to_float(image), z_zero(image)))}
 
-    return {"translate": (a_to_b, [spec["AtoB"]]), "a_to_b": (a_to_b, [spec["AtoB"]]),
-            "b_to_a": (b_to_a, [spec["BtoA"]])}
+    spec = [_any_shape(tf.uint8, "image")]
+    return {"translate": (a_to_b, spec), "a_to_b": (a_to_b, spec), "b_to_a": (b_to_a, spec)}
 
 
 def serving_functions(model) -> dict:
@@ -56,22 +85,28 @@ def serving_functions(model) -> dict:
     if getattr(model, "unpaired", False):
         return _unpaired_functions(model)
     c = model.config
-    size, nz = c.image_size, c.nz
-    image_a = tf.TensorSpec([None, size, size, c.input_nc], tf.uint8, name="image")
+    nz = c.nz
+    inputs = signature_inputs(c)
+    image_spec = _any_shape(tf.uint8, "image")
 
     def generate(image_u8, z):
         return model.generate(to_float(image_u8), z, training=False)
 
     def translate(image):
+        image = check_tensor(image, "image", inputs["translate"]["image"])
         z = tf.zeros([tf.shape(image)[0], nz]) if nz else None
         return {"image": to_uint8(generate(image, z))}
 
-    fns = {"translate": (translate, [image_a])}
+    fns = {"translate": (translate, [image_spec])}
     if nz:
         def translate_z(image, z):
+            image = check_tensor(image, "image", inputs["translate_z"]["image"])
+            z = check_tensor(z, "z", inputs["translate_z"]["z"], batch=tf.shape(image)[0])
             return {"image": to_uint8(generate(image, z))}
 
         def sample(image, k, seed):
+            image = check_tensor(image, "image", inputs["sample"]["image"])
+            k = check_positive(k, "k")
             n = tf.shape(image)[0]
             zs = latent_codes(k, nz, seed)
             images = tf.repeat(image, k, axis=0)           # (n*k, ...): input i, codes 0..k-1
@@ -79,16 +114,15 @@ def serving_functions(model) -> dict:
             out = to_uint8(generate(images, codes))
             return {"images": tf.reshape(out, tf.concat([[n, k], tf.shape(out)[1:]], 0))}
 
-        fns["translate_z"] = (translate_z, [image_a, tf.TensorSpec([None, nz], tf.float32, name="z")])
-        fns["sample"] = (sample, [image_a, tf.TensorSpec([], tf.int32, name="k"), tf.TensorSpec([], tf.int32, name="seed")])
+        fns["translate_z"] = (translate_z, [image_spec, _any_shape(tf.float32, "z")])
+        fns["sample"] = (sample, [image_spec, tf.TensorSpec([], tf.int32, name="k"), tf.TensorSpec([], tf.int32, name="seed")])
     if hasattr(model, "encode") and "E" in model.nets:
-        image_b = tf.TensorSpec([None, size, size, c.output_nc], tf.uint8, name="image")
-
         def encode(image):
+            image = check_tensor(image, "image", inputs["encode"]["image"])
             mu, logvar = model.infer("E", to_float(image))
             return {"mu": mu, "logvar": logvar}
 
-        fns["encode"] = (encode, [image_b])
+        fns["encode"] = (encode, [image_spec])
     return fns
 
 
