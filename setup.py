@@ -29,7 +29,7 @@ setup(
         "soundfile",  # audio files: wav/flac/ogg/mp3 (tf.audio.decode_wav reads 16-bit PCM only)
         "ai-edge-litert",  # runs exported .tflite files (tf.lite.Interpreter is deprecated)
     ],
-    extras_require={"test": ["pytest>=7", "pytest-timeout"], "bench": ["matplotlib>=3.7"]},
+    extras_require={"test": ["pytest>=7", "pytest-timeout", "hypothesis>=6"], "bench": ["matplotlib>=3.7"]},
     entry_points={"console_scripts": ["tfgan-i2i=tfgan_i2i.cli:main",
                                     "tfgan-i2i-audio=apps.audio_translation.cli:main"]},
 )

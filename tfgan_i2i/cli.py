@@ -1,14 +1,17 @@
 """The `tfgan-i2i` command: `train` a paired translation GAN, `translate` images with a trained checkpoint.
 
-TensorFlow is imported inside the subcommands, so `--help` and argument errors answer at once.
+TensorFlow is imported inside the subcommands, so `--help` and argument errors answer at once, and after
+`quiet_tensorflow`, so its C++ log lines stay hidden unless `--verbose`.
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 
 from .config import Config, ConfigError, preset, with_overrides
+from .quiet import quiet_tensorflow
 
 # The models `train` handles: paired (A, B) objectives. Unpaired ones need their own data pipeline and join later.
 PAIRED_MODELS = ("bicyclegan", "cvae-gan", "clr-gan", "pix2pix", "pix2pix-noise", "msgan")
@@ -35,9 +38,17 @@ class UserError(Exception):
     """A problem with the command line the user can fix; printed as one line, exit status 2."""
 
 
+def _integer(text: str) -> int:
+    """A whole number from the command line, else the argparse error saying so (not 'invalid _positive value')."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
 def _positive(text: str) -> int:
     """argparse type: an integer >= 1."""
-    value = int(text)
+    value = _integer(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
@@ -45,7 +56,7 @@ def _positive(text: str) -> int:
 
 def _non_negative(text: str) -> int:
     """argparse type: an integer >= 0."""
-    value = int(text)
+    value = _integer(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value
@@ -196,8 +207,9 @@ def _add_translate(sub) -> None:
                     "inputs, NAME_encoded.png (z encoded from the input's B half). Models without a latent code "
                     "(nz = 0) give one output per input.")
     p.add_argument("--checkpoint", metavar="DIR", default=None,
-                   help="a train --logdir, its checkpoints/ folder (config.json and ckpt-* files), or an exported "
-                        f"SavedModel folder (savedmodels/NAME); default: the shipped {DEFAULT_MODEL} model "
+                   help="a train --logdir, its checkpoints/ folder (config.json and ckpt-* files), an exported "
+                        "SavedModel folder (savedmodels/NAME), or a model.save()d .keras file (loaded in Keras' safe "
+                        f"mode: files with Lambda layers are refused); default: the shipped {DEFAULT_MODEL} model "
                         "(facades labels -> photo, 128 px)")
     p.add_argument("--input", metavar="IMG_OR_DIR", required=True,
                    help="an image file, or a folder of .jpg/.jpeg/.png/.bmp images (not searched recursively)")
@@ -228,17 +240,23 @@ def _resize(image, size: int):
     return np.clip(out.numpy(), -1.0, 1.0)
 
 
+def split_pair(image, path: str):
+    """The (A, B) halves of a side-by-side pair image; UserError naming `path` unless it is twice as wide as high."""
+    height, width = image.shape[:2]
+    if width != 2 * height:
+        raise UserError(f"--paired: {path} is {width}x{height} pixels, not a side-by-side A|B pair (width = 2 x "
+                        "height); drop --paired to translate it whole, or pass pair files")
+    return image[:, :height], image[:, height:]
+
+
 def _load_input(path: str, paired: bool, config, size: int):
     """(A, B or None) for one input file, each size x size in [-1, 1] with the model's channel counts."""
     from .data import read_image
 
     if not paired:
         return _resize(read_image(path, config.input_nc), size), None
-    halves = {}
-    for channels in {config.input_nc, config.output_nc}:
-        image = read_image(path, channels)
-        half = image.shape[1] // 2
-        halves[channels] = (image[:, :half], image[:, half:2 * half])
+    halves = {channels: split_pair(read_image(path, channels), path)
+              for channels in {config.input_nc, config.output_nc}}
     first, second = (0, 1) if config.direction == "AtoB" else (1, 0)
     return (_resize(halves[config.input_nc][first], size), _resize(halves[config.output_nc][second], size))
 
@@ -253,7 +271,10 @@ def _load_translator(path: str | None):
     """A model with translate/sample (and encode): an exported SavedModel, or a checkpoint rebuilt in Keras."""
     from .export.loaded import load_exported, savedmodel_dir
     from .training import find_checkpoint_dir, load_for_inference
+    from .training.callbacks import is_keras_file, load_keras_model
 
+    if path is not None and is_keras_file(path):
+        return load_keras_model(path)
     if path is None:
         path = shipped_model_dir()
         if savedmodel_dir(path) is None:
@@ -272,9 +293,11 @@ def _run_translate(args) -> int:
 
     from .export.loaded import savedmodel_dir
     from .training import find_checkpoint_dir
+    from .training.callbacks import is_keras_file
 
-    if args.checkpoint is not None and savedmodel_dir(args.checkpoint) is None:
-        find_checkpoint_dir(args.checkpoint)  # cheap checks with clear errors first, the model load last
+    checkpoint = args.checkpoint
+    if checkpoint is not None and not is_keras_file(checkpoint) and savedmodel_dir(checkpoint) is None:
+        find_checkpoint_dir(checkpoint)  # cheap checks with clear errors first, the model load last
     if not os.path.exists(args.input):
         raise UserError(f"--input {args.input} does not exist; pass an image file or a folder of images")
     inputs = list_images(args.input) if os.path.isdir(args.input) else [args.input]
@@ -346,8 +369,7 @@ def _translate_unpaired(model, inputs, args, size, stochastic=True) -> int:
         name = os.path.splitext(os.path.basename(path))[0]
         image = read_image(path, channels)
         if args.paired:  # the source domain's half: left (A) for AtoB, right (B) for BtoA
-            half = image.shape[1] // 2
-            image = image[:, :half] if direction == "AtoB" else image[:, half:2 * half]
+            image = split_pair(image, path)[0 if direction == "AtoB" else 1]
         image = _resize(image, size)
         try:
             samples = ops.convert_to_numpy(model.sample(image[None], k, args.seed, direction=direction))[0]
@@ -366,10 +388,13 @@ def _translate_unpaired(model, inputs, args, size, stochastic=True) -> int:
 
 
 # --- export ------------------------------------------------------------------------------------------------------
+# The formats `export --formats` accepts, named here so building the parser does not import TensorFlow (the export
+# modules do); tests/test_robust_cli.py checks it equals tfgan_i2i.export.bundle.FORMATS.
+EXPORT_FORMATS = ("savedmodel", "tflite", "tflite-fp16", "tflite-int8", "tflite-int8-full")
+
+
 def _add_export(sub) -> None:
     """The `export` subcommand's options."""
-    from .export.bundle import FORMATS
-
     p = sub.add_parser(
         "export", help="export a checkpoint as a SavedModel (TF Serving layout) and TFLite files",
         description="Write OUT/1/ (a SavedModel with uint8 signatures translate, translate_z, sample, encode) and "
@@ -378,7 +403,7 @@ def _add_export(sub) -> None:
     p.add_argument("--checkpoint", metavar="DIR", required=True, help="a train --logdir or its checkpoints/ folder")
     p.add_argument("--out", metavar="DIR", required=True, help="export folder, e.g. savedmodels/NAME")
     p.add_argument("--formats", default="savedmodel,tflite,tflite-fp16,tflite-int8",
-                   help=f"comma-separated, from {', '.join(FORMATS)} (default: %(default)s); tflite-int8-full "
+                   help=f"comma-separated, from {', '.join(EXPORT_FORMATS)} (default: %(default)s); tflite-int8-full "
                         "calibrates on training images from --data")
     p.add_argument("--data", metavar="DIR", default=None,
                    help="paired dataset for the parity check (test/ split) and int8 calibration (train/ split); "
@@ -419,9 +444,12 @@ def _run_export(args) -> int:
 
 # --- entry point -------------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    """The `tfgan-i2i` argument parser (one subparser per command)."""
+    """The `tfgan-i2i` argument parser (one subparser per command); building it does not import TensorFlow."""
     parser = argparse.ArgumentParser(
         prog="tfgan-i2i", description="Image-to-image translation GANs (pix2pix, BicycleGAN, MSGAN, ...).")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own log lines (C++ INFO/WARNING, oneDNN and CPU banners), hidden "
+                             "by default; a TF_CPP_MIN_LOG_LEVEL set in the environment is always obeyed")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(sub)
     _add_translate(sub)
@@ -431,24 +459,50 @@ def build_parser() -> argparse.ArgumentParser:
     add_evaluate(sub)
     add_convert_lpips(sub)
     # `sample`, `evaluate` and `export` subcommands plug in here with their own _add_* functions.
+    for command in sub.choices.values():  # `tfgan-i2i translate --verbose ...` works too
+        command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                             help="show TensorFlow's own log lines (same as tfgan-i2i --verbose)")
     return parser
 
 
+# OSError numbers of problems with the user's disk or folders (not bugs): reported as one line, exit status 2.
+USER_OS_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR,
+                  errno.EISDIR, errno.EEXIST, errno.ENAMETOOLONG}
+
+
+def _os_error_line(e: OSError) -> str:
+    """One line for a disk/folder OSError: the file, what went wrong, and the fix."""
+    where = f"{e.filename}: " if e.filename else ""
+    fix = ("free some disk space" if e.errno in (errno.ENOSPC, errno.EDQUOT)
+           else "check the path and its permissions, or choose another folder")
+    return f"{where}{e.strerror or e}; {fix}"
+
+
 def run_command(parser: argparse.ArgumentParser, argv=None) -> int:
-    """Parse `argv` and run the chosen subcommand; errors a user can fix print as one line with exit status 2."""
+    """Parse `argv` and run the chosen subcommand; errors a user can fix print as one line with exit status 2.
+
+    TensorFlow's C++ log lines are hidden unless --verbose (see `quiet_tensorflow`); a bug keeps its traceback.
+    """
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
-    from .data.images import DataError  # here: `--help` and argument errors answer before TensorFlow loads
+    quiet_tensorflow(args.verbose)  # before TensorFlow is first imported, which the imports below do
+    from .data.images import DataError
     from .export.loaded import ExportError
     from .training.callbacks import CheckpointError
 
     try:
         return args.func(args)
     except (UserError, ConfigError, DataError, CheckpointError, ExportError) as e:
-        print(f"{parser.prog} {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        message = str(e)
+    except OSError as e:
+        if e.errno not in USER_OS_ERRORS:
+            raise
+        message = _os_error_line(e)
+    # one line, whatever the message held (a file name with a newline, a multi-line library message)
+    print(f"{parser.prog} {args.command}: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
 
 
 def main(argv=None) -> int:

@@ -1,6 +1,7 @@
 """The `tfgan-i2i-audio` command: `train` a violin <-> piano model, `translate` a recording, `export` a SavedModel.
 
-TensorFlow is imported inside the subcommands, so `--help` and argument errors answer at once.
+TensorFlow is imported inside the subcommands, so `--help` and argument errors answer at once, and without its C++
+log lines unless --verbose is given. Errors a user can fix (a bad file or option) print as one line, exit status 2.
 """
 from __future__ import annotations
 
@@ -160,9 +161,10 @@ def _add_translate(sub) -> None:
     """The `translate` subcommand's options."""
     p = sub.add_parser(
         "translate", help="translate a recording to the other instrument",
-        description="Translate a wav/flac/ogg/mp3 recording (stereo is mixed to mono, any rate is resampled to the "
-                    "model's) into piano or violin. Long files go through the model in overlapping spectrogram "
-                    "chunks that are cross-faded; the output has the input's length at the model's sample rate.")
+        description="Translate a wav/flac/ogg/mp3 recording (8/16/24-bit or float; stereo or more channels are mixed "
+                    "to mono, any rate is resampled to the model's) into piano or violin. Long files go through the "
+                    "model in overlapping spectrogram chunks that are cross-faded; the output has the input's length "
+                    "at the model's sample rate. A silent input (every sample 0) gives a silent output, with a note.")
     p.add_argument("input", metavar="IN", help="the recording to translate")
     p.add_argument("--to", required=True, metavar="|".join(INSTRUMENTS),
                    help="the instrument to translate into (the input is taken to be the other one)")
@@ -186,8 +188,10 @@ def _run_translate(args) -> int:
     if to not in INSTRUMENTS:
         raise UserError(f"--to {args.to!r} is not an instrument of this app; use --to piano or --to violin")
     out = args.out or f"{os.path.splitext(os.path.basename(args.input))[0]}_to_{to}.wav"
-    if os.path.splitext(out)[1].lower() not in WRITABLE:
-        raise UserError(f"--out {out}: the output must be a {' or '.join(WRITABLE)} file")
+    ext = os.path.splitext(out)[1].lower()
+    if ext not in WRITABLE:  # before any file is read or model loaded
+        raise UserError(f"--out {out}: cannot write {ext + ' files' if ext else 'a name without an extension'}; "
+                        f"use a {' or '.join(WRITABLE)} file name")
     path = args.checkpoint or default_model_dir()
     if args.checkpoint is None and not os.path.isdir(path):
         raise UserError(f"no --checkpoint given and the shipped model {path} is missing (it comes with a source "
@@ -195,12 +199,22 @@ def _run_translate(args) -> int:
 
     from tqdm import tqdm
 
-    from tfgan_i2i.audio import read_audio, write_audio
+    from tfgan_i2i.audio import write_audio
+    from tfgan_i2i.data.audio import is_silent, read_mono
 
     from .model import load_translator, read_model_config, spectrogram_config
 
     spec = spectrogram_config(read_model_config(path), path)  # cheap checks (config, audio file) before weights
-    wave = read_audio(args.input, spec.sample_rate)
+    wave, notes = read_mono(args.input, spec.sample_rate)
+    for note in notes.values():
+        print(f"note: {note}", file=sys.stderr)
+    if is_silent(wave):
+        # Silence played on another instrument is silence; the model would only add its own noise floor.
+        write_audio(out, wave, spec.sample_rate)
+        print(f"note: {args.input} is digital silence (every sample is 0): wrote silence of the same length "
+              "without running the model", file=sys.stderr)
+        print(f"wrote {out}: {len(wave) / spec.sample_rate:.2f} s of silence at {spec.sample_rate} Hz")
+        return 0
     translator = load_translator(path)
     source = "violin" if to == "piano" else "piano"
     with tqdm(desc=f"{source} -> {to}", unit="chunk", disable=args.quiet) as bar:
@@ -262,16 +276,24 @@ def build_parser() -> argparse.ArgumentParser:
     """The `tfgan-i2i-audio` argument parser (one subparser per command)."""
     parser = argparse.ArgumentParser(
         prog=PROG, description="Violin <-> piano translation of recordings through STFT spectrogram images.")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own log lines (C++ INFO/WARNING, oneDNN and CPU banners), hidden "
+                             "by default; a TF_CPP_MIN_LOG_LEVEL set in the environment is always obeyed")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(sub)
     _add_translate(sub)
     _add_export(sub)
+    for command in sub.choices.values():  # `tfgan-i2i-audio translate --verbose ...` works too
+        command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                             help=f"show TensorFlow's own log lines (same as {PROG} --verbose)")
     return parser
 
 
 def main(argv=None) -> int:
     """Run `tfgan-i2i-audio` with `argv` (default sys.argv[1:]); returns the exit status."""
-    return run_command(build_parser(), argv)  # one-line errors (AudioError is a DataError), exit status 2
+    # run_command loads TensorFlow through quiet_tensorflow(args.verbose) before anything imports it, and prints
+    # errors a user can fix (AudioError is a DataError) as one line with exit status 2.
+    return run_command(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,12 @@ slots and step counts, EMA weights, seed streams, image pools, the epoch), so wi
 """
 from __future__ import annotations
 
+import errno
+import glob
 import os
+import shutil
 import warnings
+import zipfile
 
 import keras
 import numpy as np
@@ -419,6 +423,31 @@ def check_compatible(config: Config, directory: str) -> None:
         )
 
 
+def write_failure(directory: str, error: Exception, kept: str | None = None) -> str:
+    """The one-line message for a failed write into a run's folder: where, why, the fix, and what is kept."""
+    reason = getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)
+    reason = " ".join(str(reason).split())[:300]
+    full = getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or "space" in reason.lower()
+    fix = "free some disk space" if full else "make it writable or choose another --logdir"
+    kept = f"; the previous checkpoint {kept} is intact, so re-running resumes from it" if kept else ""
+    return f"cannot write to {directory} ({reason}); {fix}{kept}"
+
+
+def kept_checkpoint(directory: str) -> str | None:
+    """The checkpoint the state file in `directory` names (what a resume would use), None if none or unreadable."""
+    try:
+        return tf.train.latest_checkpoint(directory) if os.path.isdir(directory) else None
+    except (OSError, tf.errors.OpError):
+        return None
+
+
+def _remove_partial_saves(directory: str) -> None:
+    """Delete the `ckpt-N_temp` folders a killed save leaves behind; the state file never names them."""
+    for path in glob.glob(os.path.join(glob.escape(directory), "ckpt-*_temp")):
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 class CheckpointCallback(keras.callbacks.Callback):
     """Save all networks, every optimizer (with its iteration count), the epoch, the EMA weights, the seed streams
     (the model's, the image pools' and the layers') and the image pools every `every` epochs.
@@ -448,17 +477,25 @@ class CheckpointCallback(keras.callbacks.Callback):
             if not self.model.optimizers_by_name:
                 raise RuntimeError("CheckpointCallback needs a compiled model: call model.compile() before fit")
             os.makedirs(self.directory, exist_ok=True)
+            _remove_partial_saves(self.directory)
             self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
             checkpoint = tf.train.Checkpoint(**_trackables(self.model, self._epoch))
             self._manager = tf.train.CheckpointManager(checkpoint, self.directory, max_to_keep=self.max_to_keep)
         return self._manager
 
     def save(self, epochs_done: int) -> str:
-        """Write a checkpoint after `epochs_done` completed epochs; returns its path prefix."""
+        """Write a checkpoint after `epochs_done` completed epochs; returns its path prefix.
+
+        A write that fails (disk full, read-only or vanished folder) raises CheckpointError naming the folder; the
+        state file still names the previous checkpoint, which stays usable.
+        """
         manager = self._ensure_manager()
-        self.model.config.save(os.path.join(self.directory, CONFIG_FILE))
-        self._epoch.assign(epochs_done)
-        path = manager.save(checkpoint_number=epochs_done)
+        try:
+            self.model.config.save(os.path.join(self.directory, CONFIG_FILE))
+            self._epoch.assign(epochs_done)
+            path = manager.save(checkpoint_number=epochs_done)
+        except (OSError, tf.errors.OpError) as e:
+            raise CheckpointError(write_failure(self.directory, e, kept_checkpoint(self.directory))) from e
         self._saved = epochs_done
         return path
 
@@ -546,6 +583,36 @@ def load_for_inference(checkpoint_dir: str):
     return model
 
 
+def is_keras_file(path: str) -> bool:
+    """Whether `path` names a Keras `.keras` model file (rather than a checkpoint or SavedModel folder)."""
+    return os.fspath(path).endswith(".keras") and not os.path.isdir(path)
+
+
+def load_keras_model(path: str):
+    """A model saved with `model.save("NAME.keras")`, loaded without running any code the file carries.
+
+    Uses keras.saving.load_model(..., safe_mode=True, compile=False): Keras then refuses Lambda layers (whose Python
+    bytecode would run on load) and builds only registered classes from the file's JSON. A file that is not a
+    Keras zip (e.g. a pickle) is refused before Keras reads it. Every refusal is a CheckpointError naming the file.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f"model file {path} does not exist; pass a file written by model.save('NAME.keras')")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path} is not a Keras .keras file (a zip archive written by model.save); refusing "
+                              "to read it (pickles and other formats can run code)")
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile) as e:
+        reason = " ".join(str(e).split())[:300]
+        raise CheckpointError(f"{path} cannot be loaded safely ({reason}); only files holding tfgan_i2i models "
+                              "without Lambda layers or custom code are accepted") from None
+    if not (hasattr(model, "config") and hasattr(model, "sample")):
+        raise CheckpointError(f"{path} holds a {type(model).__name__}, not a tfgan_i2i model; pass a file written "
+                              "by a tfgan_i2i model's save('NAME.keras')")
+    return model
+
+
 def read_checkpoint_epoch(directory: str) -> int:
     """Epochs completed by the newest checkpoint in `directory` (0 if none), without building a model."""
     latest = tf.train.latest_checkpoint(os.fspath(directory)) if os.path.isdir(directory) else None
@@ -555,5 +622,5 @@ def read_checkpoint_epoch(directory: str) -> int:
 
 
 __all__ = ["LRSchedule", "LR_POLICIES", "LinearDecay", "SampleGrid", "CheckpointCallback", "CheckpointError",
-           "restore_latest", "check_compatible", "load_for_inference", "find_checkpoint_dir", "read_checkpoint_epoch",
-           "ARCHITECTURE_OPTIONS"]
+           "restore_latest", "check_compatible", "load_for_inference", "load_keras_model", "is_keras_file",
+           "find_checkpoint_dir", "read_checkpoint_epoch", "ARCHITECTURE_OPTIONS", "write_failure", "kept_checkpoint"]

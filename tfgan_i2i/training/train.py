@@ -10,7 +10,8 @@ from ..config import Config
 from ..data import find_pairs, paired_arrays, paired_dataset
 from ..data.unpaired import find_unpaired, unpaired_arrays, unpaired_dataset
 from ..models import build_model, is_unpaired
-from .callbacks import CONFIG_FILE, CheckpointCallback, LRSchedule, SampleGrid, check_compatible, restore_latest
+from .callbacks import (CONFIG_FILE, CheckpointCallback, CheckpointError, LRSchedule, SampleGrid, check_compatible,
+                        kept_checkpoint, restore_latest, write_failure)
 from .strategy import (SyncMovingStatistics, cleanup, global_batch_size, is_chief, make_strategy, shard_dataset,
                        strategy_name, worker_dir)
 
@@ -60,14 +61,16 @@ def train(config: Config, data_dir: str, logdir: str, epochs: int | None = None,
     chief = is_chief(strategy)
     logdir = os.fspath(logdir)
     checkpoint_dir = os.path.join(logdir, "checkpoints")
-    if chief:
-        os.makedirs(logdir, exist_ok=True)
     if resume:
         check_compatible(config, checkpoint_dir)  # before anything is overwritten or built
-    elif chief:
-        _set_aside(checkpoint_dir, verbose)
     if chief:
-        config.save(os.path.join(logdir, CONFIG_FILE))
+        try:
+            os.makedirs(logdir, exist_ok=True)
+            if not resume:
+                _set_aside(checkpoint_dir, verbose)
+            config.save(os.path.join(logdir, CONFIG_FILE))
+        except OSError as e:  # a read-only, full or unusable --logdir: say so before the (slow) model build
+            raise CheckpointError(write_failure(logdir, e, kept_checkpoint(checkpoint_dir))) from e
 
     # Reading the fixed inputs first also checks the data folder before the (slower) model build.
     # Unpaired models (CycleGAN, UNIT, AVB-GTN) read two unaligned domains: a CycleGAN trainA/trainB folder or a
