@@ -231,7 +231,8 @@ def render(data: dict | None, allow_short: bool = False, notes: str | None = Non
              "TFLite), FLOPs and the achieved fraction of the machine's peak, and whether the input pipeline "
              "stalls training, against the PyTorch reference figures of ../shared/REFERENCE.md. This file is "
              "written by `python -m bench.report`. (The other scripts in bench/ are evidence runs for the main "
-             "README: paired_diversity, unpaired_evidence, dcgan_ndb.)\n")
+             "README: claim_avb_unit, claim_cyclegan_unit, claim_mode_seeking, claim_bicycle_halves (its "
+             "\"Reproducing the papers\"), dcgan_ndb, paired_diversity, audio_evidence.)\n")
     body = results_section(data, allow_short) if data else NO_RESULTS
     return "\n".join([intro, HOW_TO_RUN, METHOD, body] + ([notes] if notes else []))
 

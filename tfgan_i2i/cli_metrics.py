@@ -5,18 +5,11 @@ imported, so a missing file is reported within a second or two.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 
-
-def _positive(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+from .cli import _positive  # the same "expected a whole number" / ">= 1" messages as the other subcommands
 
 
 def _fail(command: str, e: Exception) -> int:
