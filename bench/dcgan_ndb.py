@@ -26,16 +26,15 @@ continues an interrupted one; results.json / results.md / samples.png are rewrit
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import subprocess
 import sys
 import time
 
 import numpy as np
 
 import tfgan_i2i  # noqa: F401  (first: it turns TensorFlow's oneDNN kernels on before TensorFlow loads)
+from bench.experiment import git_commit, read_json, write_json
 
 ARMS = ("dcgan", "dcgan-ms")
 BATCH = 32
@@ -56,31 +55,6 @@ def load_digits_32(seed: int = SPLIT_SEED):
     return train_test_split(x, d.target.astype("int32"), test_size=0.2, stratify=d.target, random_state=seed)
 
 
-def _write_json(path, obj):
-    """Write JSON atomically (a kill mid-write leaves the previous file)."""
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
-
-
-def _read_json(path, default=None):
-    if not os.path.isfile(path):
-        return default
-    with open(path) as f:
-        return json.load(f)
-
-
-def git_commit() -> str:
-    """HEAD of the repository this script runs from, with '-dirty' when tracked files differ from it."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        return subprocess.run(["git", "-C", root, "describe", "--always", "--dirty", "--abbrev=40"],
-                              capture_output=True, text=True, timeout=30).stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def arm_config(arm: str, seed: int, lambda_ms: float):
     """The arm's config: MSGAN's DCGAN preset (full-size reference networks); only lambda_ms differs."""
     from tfgan_i2i.models.dcgan import dcgan_config
@@ -99,7 +73,7 @@ def train_arm(arm: str, seed: int, args, x_tr, y_tr):
     run_dir = os.path.join(args.out, "ckpt", f"{arm}-s{seed}")
     os.makedirs(run_dir, exist_ok=True)
     state_path = os.path.join(run_dir, "state.json")
-    state = _read_json(state_path, {"curve": [], "chunk_seconds": [], "train_seconds": 0.0})
+    state = read_json(state_path, {"curve": [], "chunk_seconds": [], "train_seconds": 0.0})
     keras.utils.set_random_seed(seed)  # initial weights: the same for both arms of a seed
     model = ConditionalDCGAN(arm_config(arm, seed, args.lambda_ms))
     model.compile()
@@ -133,7 +107,7 @@ def train_arm(arm: str, seed: int, args, x_tr, y_tr):
             flush=True)
         step.assign(done)
         manager.save(checkpoint_number=done)
-        _write_json(state_path, state)
+        write_json(state_path, state)
     return model, state
 
 
@@ -201,7 +175,7 @@ def write_report(args, rows, real_test, setup):
     results = {"claim": "MSGAN Table 1: DCGAN + mode seeking has lower NDB and JSD than DCGAN", "verdict": line,
                "command": setup["command"], "commit": setup["commit"], "setup": setup,
                "wall_seconds_total": wall, "real_test": real_test, "summary": summary, "rows": rows}
-    _write_json(os.path.join(args.out, "results.json"), results)
+    write_json(os.path.join(args.out, "results.json"), results)
 
     fmt = lambda s, p: f"{s['mean']:.{p}f} [{s['min']:.{p}f}-{s['max']:.{p}f}]"  # noqa: E731
     lines = [
@@ -287,7 +261,7 @@ def main(argv=None) -> int:
              "tensorflow": tf.__version__, "keras": keras.__version__, "machine": platform.machine(),
              "cpus": os.cpu_count()}
     del probe
-    previous = _read_json(os.path.join(args.out, "results.json"), {})
+    previous = read_json(os.path.join(args.out, "results.json"), {})
     if args.report_only and previous.get("command"):  # keep the command and commit of the run the rows came from
         setup["command"], setup["commit"] = previous["command"], previous["commit"]
 
@@ -295,7 +269,7 @@ def main(argv=None) -> int:
         return os.path.join(args.out, "rows", f"{arm}-s{seed}.json")
 
     def report():
-        rows = [r for r in (_read_json(row_path(a, s)) for s in args.seeds for a in ARMS) if r]
+        rows = [r for r in (read_json(row_path(a, s)) for s in args.seeds for a in ARMS) if r]
         strip_files = [os.path.join(args.out, "ckpt", f"{r['arm']}-s{r['seed']}", "strip.npy") for r in rows]
         strips = [np.load(f) for f in strip_files if os.path.isfile(f)]
         if strips:
@@ -304,7 +278,7 @@ def main(argv=None) -> int:
 
     for seed in args.seeds:
         for arm in ARMS:
-            row = _read_json(row_path(arm, seed))
+            row = read_json(row_path(arm, seed))
             if args.report_only or (row and row["steps"] >= args.steps):
                 continue  # finished (a row of fewer steps than --steps is extended from its checkpoint)
             model, state = train_arm(arm, seed, args, x_tr, y_tr)
@@ -316,7 +290,7 @@ def main(argv=None) -> int:
                    "eval_seconds": time.perf_counter() - t,
                    "s_per_step": float(np.median(state["chunk_seconds"])) if state["chunk_seconds"] else None,
                    "commit": setup["commit"], "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-            _write_json(row_path(arm, seed), row)
+            write_json(row_path(arm, seed), row)
             print(f"[{arm} s{seed}] row written: mean NDB {metrics['mean_ndb']:.2f} mean JSD {metrics['mean_jsd']:.4f}",
                   flush=True)
             del model
