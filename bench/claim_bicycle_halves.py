@@ -90,6 +90,7 @@ def write_report(args, found, started):
     os.makedirs(args.out, exist_ok=True)
     v = verdict(found)
     scatter(os.path.join(args.out, "scatter.png"), found, args.k)
+    X.sample_grid(os.path.join(args.out, "samples.png"), found, args.runs)
     lines = ["# BicycleGAN vs its halves: diversity against best-of-k L1", "", f"**Verdict: {v}.**", "",
              f"Command: `{X.train_commands(found)}` (report written at commit "
              f"`{X.git_commit()}`). Facades labels -> photo, {args.size}x{args.size}, width {args.width}, batch "
@@ -101,7 +102,8 @@ def write_report(args, found, started):
     if all(len(r) for r in found.values()):
         lines += ["", "| the paper's statement | here (every seed) |", "|---|---|"]
         lines += [f"| {t} | {r} |" for t, r in check(found)]
-    lines += ["", "![scatter](scatter.png)", ""]
+    lines += ["", "![scatter](scatter.png)", "", "![samples](samples.png)", "",
+              "samples.png: per arm (first seed) three test inputs, each row label map, the k samples, true photo.", ""]
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     X.write_json(os.path.join(args.out, "results.json"), {

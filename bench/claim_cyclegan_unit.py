@@ -19,11 +19,8 @@ import argparse
 import os
 import time
 
-import numpy as np
-
 from bench import experiment as X
 from bench.claim_avb_unit import add_unpaired_options, setup_of, summary_table, unpaired_fns
-from tfgan_i2i.data import image_grid, write_image
 
 ARMS = (X.Arm("cyclegan", "cyclegan"), X.Arm("unit", "unit"))
 
@@ -39,31 +36,15 @@ def verdict(found) -> str:
     return "; ".join(parts)
 
 
-def sample_grid(path, found) -> None:
-    """One picture: per arm (seed 0) three test images as [A, A->B, A->B->A, B, B->A, B->A->B]."""
-    rows = []
-    for name, runs in found.items():
-        r = next((r for r in runs if r["seed"] == min(x["seed"] for x in runs)), None)
-        if r is None:
-            continue
-        strip = np.load(os.path.join(r["run_dir"], "strip.npy")).astype(np.float32)
-        rows += [list(s) for s in strip]
-    if rows:
-        write_image(path, image_grid(rows, padding=2))
-
-
 def write_report(args, found, started):
     setup = setup_of(args)
     os.makedirs(args.out, exist_ok=True)
     v = verdict(found)
-    for name, runs in found.items():
-        for r in runs:
-            r["run_dir"] = os.path.join(args.runs, f"{name}-s{r['seed']}")
     X.plot_curves(os.path.join(args.out, "curves.png"), found,
                   [("cycle_l1", "test cycle L1 (32 pairs)"), ("pair_l1", "test L1 to true counterpart")],
                   f"CycleGAN vs UNIT, facades {args.size}px, width {args.width}: mean and min-max of "
                   f"{len(args.seeds)} seeds")
-    sample_grid(os.path.join(args.out, "samples.png"), found)
+    X.sample_grid(os.path.join(args.out, "samples.png"), found, args.runs)
     lines = [f"# CycleGAN vs UNIT (facades photo <-> label, {args.size}x{args.size})", "", f"**Verdict: {v}.**", "",
              f"Command: `{X.train_commands(found)}` (report written at commit "
              f"`{X.git_commit()}`). Each arm is its paper's preset (objective, generator, discriminator, "

@@ -311,6 +311,20 @@ def provenance(setup: Setup, started: float) -> dict:
     }
 
 
+def sample_grid(path: str, found: dict, runs_dir: str) -> None:
+    """One picture of the runs' saved strips (strip.npy): per arm, its first seed's rows, arms in order."""
+    from tfgan_i2i.data import image_grid, write_image
+
+    rows = []
+    for name, runs in found.items():
+        if runs:
+            first = min(runs, key=lambda r: r["seed"])
+            strip = np.load(os.path.join(runs_dir, f"{name}-s{first['seed']}", "strip.npy")).astype(np.float32)
+            rows += [list(s) for s in strip]
+    if rows:
+        write_image(path, image_grid(rows, padding=2))
+
+
 def plot_curves(path: str, found: dict, keys, title: str) -> None:
     """PNG: per metric key one panel, per arm the mean over seeds against steps with the min-max band."""
     import matplotlib
