@@ -62,8 +62,6 @@ def unpaired_fns(args):
     def final_fn(model, run_dir):
         scores, out = M.unpaired(model, A, B)
         M.unpaired_grid(os.path.join(run_dir, "grid.png"), A, B, out)
-        M.save_strip_rows(run_dir, [[A[i], out["AB"][i], out["ABA"][i], B[i], out["BA"][i], out["BAB"][i]]
-                                    for i in range(3)])
         return {**scores, "n_test": len(A)}
 
     return curve_fn, final_fn

@@ -90,7 +90,7 @@ def write_report(args, found, started):
     os.makedirs(args.out, exist_ok=True)
     v = verdict(found)
     scatter(os.path.join(args.out, "scatter.png"), found, args.k)
-    X.sample_grid(os.path.join(args.out, "samples.png"), found, args.runs)
+    X.sample_grid(os.path.join(args.out, "samples.png"), found, args.runs, "strip.png")
     lines = ["# BicycleGAN vs its halves: diversity against best-of-k L1", "", f"**Verdict: {v}.**", "",
              f"Command: `{X.train_commands(found)}` (report written at commit "
              f"`{X.git_commit()}`). Facades labels -> photo, {args.size}x{args.size}, width {args.width}, batch "

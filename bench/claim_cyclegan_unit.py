@@ -44,7 +44,7 @@ def write_report(args, found, started):
                   [("cycle_l1", "test cycle L1 (32 pairs)"), ("pair_l1", "test L1 to true counterpart")],
                   f"CycleGAN vs UNIT, facades {args.size}px, width {args.width}: mean and min-max of "
                   f"{len(args.seeds)} seeds")
-    X.sample_grid(os.path.join(args.out, "samples.png"), found, args.runs)
+    X.sample_grid(os.path.join(args.out, "samples.png"), found, args.runs, "grid.png")
     lines = [f"# CycleGAN vs UNIT (facades photo <-> label, {args.size}x{args.size})", "", f"**Verdict: {v}.**", "",
              f"Command: `{X.train_commands(found)}` (report written at commit "
              f"`{X.git_commit()}`). Each arm is its paper's preset (objective, generator, discriminator, "
@@ -54,8 +54,8 @@ def write_report(args, found, started):
     lines += summary_table(found)
     lines += ["", "![curves](curves.png)", "",
               "![samples](samples.png)", "",
-              "samples.png: per arm (first seed) three test images, each row A, A->B, A->B->A, true B, B->A, "
-              "B->A->B (true A is the first image). The L1 to the true counterpart rewards blurry averages; "
+              "samples.png: per arm (first seed, CycleGAN on top) three test images, each as two rows: A, A->B, "
+              "A->B->A, true B and B, B->A, B->A->B, true A. The L1 to the true counterpart rewards blurry averages; "
               "it measures whether a translation keeps the input's layout, not realism."]
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write("\n".join(lines) + "\n")

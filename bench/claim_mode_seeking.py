@@ -76,7 +76,6 @@ def paired_fns(args):
     def final_fn(model, run_dir):
         scores, samples = M.paired(model, A, B, args.k, seed=1000 + model.config.seed)
         M.paired_strip(os.path.join(run_dir, "strip.png"), A, B, samples)
-        M.save_strip_rows(run_dir, [[A[i], *samples[i], B[i]] for i in range(3)])
         return {**scores, "n_test": len(A), "k": args.k}
 
     return curve_fn, final_fn
@@ -137,7 +136,7 @@ def write_report(args, found, started):
                    ("between_inputs_l1", "between inputs, same code")],
                   f"pix2pix + noise, lambda_ms 0 vs {args.lambda_ms:g}: mean and min-max of {len(args.seeds)} seeds "
                   f"({args.log_images} test inputs)")
-    X.sample_grid(os.path.join(args.out, "samples.png"), found, args.runs)
+    X.sample_grid(os.path.join(args.out, "samples.png"), found, args.runs, "strip.png")
     lines = [f"# Mode seeking (MSGAN): pix2pix + noise with and without the mode-seeking term", "",
              f"**Verdict (part 1, facades labels -> photo, {args.size}x{args.size}): {v}.**", "",
              f"Command: `{X.train_commands(found)}` (report written at commit "

@@ -311,18 +311,21 @@ def provenance(setup: Setup, started: float) -> dict:
     }
 
 
-def sample_grid(path: str, found: dict, runs_dir: str) -> None:
-    """One picture of the runs' saved strips (strip.npy): per arm, its first seed's rows, arms in order."""
-    from tfgan_i2i.data import image_grid, write_image
+def sample_grid(path: str, found: dict, runs_dir: str, picture: str) -> None:
+    """One PNG stacking, per arm, its first seed's `picture` (strip.png / grid.png written by the claim's final_fn)."""
+    from PIL import Image
 
-    rows = []
+    tiles = []
     for name, runs in found.items():
         if runs:
             first = min(runs, key=lambda r: r["seed"])
-            strip = np.load(os.path.join(runs_dir, f"{name}-s{first['seed']}", "strip.npy")).astype(np.float32)
-            rows += [list(s) for s in strip]
-    if rows:
-        write_image(path, image_grid(rows, padding=2))
+            tiles.append(np.asarray(Image.open(os.path.join(runs_dir, f"{name}-s{first['seed']}", picture))
+                                    .convert("RGB")))
+    if tiles:
+        width = max(t.shape[1] for t in tiles)
+        gap = np.full((4, width, 3), 255, np.uint8)
+        rows = [np.pad(t, ((0, 0), (0, width - t.shape[1]), (0, 0)), constant_values=255) for t in tiles]
+        Image.fromarray(np.concatenate([x for r in rows for x in (r, gap)][:-1])).save(path)
 
 
 def plot_curves(path: str, found: dict, keys, title: str) -> None:

@@ -8,8 +8,6 @@ Paired multimodal models (labels -> photo), k samples per input:
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from tfgan_i2i.data import image_grid, paired_arrays, write_image
@@ -58,10 +56,3 @@ def paired(model, A, B, k: int, seed: int) -> tuple[dict, np.ndarray]:
 def paired_strip(path: str, A, B, samples, rows: int = 3) -> str:
     """Per test input one row: input, its k samples, the truth."""
     return write_image(path, image_grid([[A[i], *samples[i], B[i]] for i in range(rows)], padding=2))
-
-
-def save_strip_rows(run_dir: str, images) -> str:
-    """The run's sample rows as .npy (for a cross-arm picture built later without the model)."""
-    path = os.path.join(run_dir, "strip.npy")
-    np.save(path, np.asarray(images, dtype=np.float16))
-    return path
