@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 from bench import experiment as X
 from bench import measures as M
@@ -140,14 +139,8 @@ def write_report(args, found, started):
               "Scale: MSGAN/UNIT-size runs take 10^5-10^6 iterations at 256 px; this is the first few epochs of "
               "the 400 training images at 64 px with narrow networks on a 2-core CPU, so it tests the early "
               "convergence speed the claim is about, not final quality."]
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    X.write_json(os.path.join(args.out, "results.json"), {
-        "claim": "AVB-GTN converges in far fewer training iterations than UNIT", "verdict": v,
-        "provenance": X.provenance(setup, started),
-        "thresholds": {str(t): v for t, v in table.items()},
-        "wall_seconds_total": X.wall_seconds(found),
-        "rows": {name: runs for name, runs in found.items()}})
+    X.save_report(args.out, lines, "AVB-GTN converges in far fewer training iterations than UNIT", v, setup, started,
+                  found, thresholds={str(t): per_arm for t, per_arm in table.items()})
     print("\n".join(lines[:2 + len(found) + 8]), flush=True)
 
 
@@ -155,12 +148,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_unpaired_options(p, "bench/results/claims/avb_unit")
     args = p.parse_args(argv)
-    started = time.time()
-    if not args.report_only:
-        X.set_threads(args.threads)
-        curve_fn, final_fn = unpaired_fns(args)
-        X.run_all(ARMS, setup_of(args), args.runs, curve_fn, final_fn, only_arms=args.arms)
-    write_report(args, X.rows(args.runs, ARMS, args.seeds), started)
+    X.run_claim(args, ARMS, setup_of(args), unpaired_fns, write_report)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 from bench import experiment as X
 from bench.claim_mode_seeking import P2P_NOISE, add_paired_options, arm_table, final_stats, paired_fns, setup_of
@@ -104,13 +103,8 @@ def write_report(args, found, started):
         lines += [f"| {t} | {r} |" for t, r in check(found)]
     lines += ["", "![scatter](scatter.png)", "", "![samples](samples.png)", "",
               "samples.png: per arm (first seed) three test inputs, each row label map, the k samples, true photo.", ""]
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    X.write_json(os.path.join(args.out, "results.json"), {
-        "claim": "BicycleGAN is both diverse and close to the truth; its halves trade one for the other",
-        "verdict": v, "provenance": X.provenance(setup, started),
-        "wall_seconds_total": X.wall_seconds(found),
-        "rows": {name: runs for name, runs in found.items()}})
+    X.save_report(args.out, lines, "BicycleGAN is both diverse and close to the truth; its halves trade one for the "
+                  "other", v, setup, started, found)
     print("\n".join(lines), flush=True)
 
 
@@ -118,12 +112,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_paired_options(p, "bench/results/claims/bicycle_halves")
     args = p.parse_args(argv)
-    started = time.time()
-    if not args.report_only:
-        X.set_threads(args.threads)
-        curve_fn, final_fn = paired_fns(args)
-        X.run_all(ARMS, setup_of(args), args.runs, curve_fn, final_fn, only_arms=args.arms)
-    write_report(args, X.rows(args.runs, ARMS, args.seeds), started)
+    X.run_claim(args, ARMS, setup_of(args), paired_fns, write_report)
 
 
 if __name__ == "__main__":

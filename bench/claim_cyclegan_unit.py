@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 from bench import experiment as X
 from bench.claim_avb_unit import add_unpaired_options, setup_of, summary_table, unpaired_fns
@@ -57,13 +56,8 @@ def write_report(args, found, started):
               "samples.png: per arm (first seed, CycleGAN on top) three test images, each as two rows: A, A->B, "
               "A->B->A, true B and B, B->A, B->A->B, true A. The L1 to the true counterpart rewards blurry averages; "
               "it measures whether a translation keeps the input's layout, not realism."]
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    X.write_json(os.path.join(args.out, "results.json"), {
-        "claim": "CycleGAN vs UNIT on the same unpaired data: cycle and counterpart L1", "verdict": v,
-        "provenance": X.provenance(setup, started),
-        "wall_seconds_total": X.wall_seconds(found),
-        "rows": {name: runs for name, runs in found.items()}})
+    X.save_report(args.out, lines, "CycleGAN vs UNIT on the same unpaired data: cycle and counterpart L1", v, setup,
+                  started, found)
     print("\n".join(lines[:2 + len(found) + 8]), flush=True)
 
 
@@ -71,12 +65,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_unpaired_options(p, "bench/results/claims/cyclegan_unit")
     args = p.parse_args(argv)
-    started = time.time()
-    if not args.report_only:
-        X.set_threads(args.threads)
-        curve_fn, final_fn = unpaired_fns(args)
-        X.run_all(ARMS, setup_of(args), args.runs, curve_fn, final_fn, only_arms=args.arms)
-    write_report(args, X.rows(args.runs, ARMS, args.seeds), started)
+    X.run_claim(args, ARMS, setup_of(args), unpaired_fns, write_report)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 from bench import experiment as X
 from bench import measures as M
@@ -153,13 +152,8 @@ def write_report(args, found, started):
     lines += ["", "![curves](curves.png)", "", "![samples](samples.png)", "",
               "samples.png: per arm (first seed) three test inputs, each row label map, the k samples, true photo.",
               "", *dcgan_part(), ""]
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    X.write_json(os.path.join(args.out, "results.json"), {
-        "claim": "mode seeking raises diversity without losing realism (MSGAN)", "verdict": v,
-        "provenance": X.provenance(setup, started),
-        "wall_seconds_total": X.wall_seconds(found),
-        "rows": {name: runs for name, runs in found.items()}})
+    X.save_report(args.out, lines, "mode seeking raises diversity without losing realism (MSGAN)", v, setup, started,
+                  found)
     print("\n".join(lines), flush=True)
 
 
@@ -172,12 +166,7 @@ def main(argv=None):
                         "ms_warmup option, beyond the paper; the verdict stays on the paper's arm)")
     args = p.parse_args(argv)
     arms = (P2P_NOISE, ms_arm(args.lambda_ms)) + ((ms_arm(args.lambda_ms, args.warmup),) if args.warmup else ())
-    started = time.time()
-    if not args.report_only:
-        X.set_threads(args.threads)
-        curve_fn, final_fn = paired_fns(args)
-        X.run_all(arms, setup_of(args), args.runs, curve_fn, final_fn, only_arms=args.arms)
-    write_report(args, X.rows(args.runs, arms, args.seeds), started)
+    X.run_claim(args, arms, setup_of(args), paired_fns, write_report)
 
 
 if __name__ == "__main__":

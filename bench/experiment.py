@@ -239,6 +239,28 @@ def run_all(arms, setup: Setup, out: str, curve_fn, final_fn, only_arms=None) ->
             run(arm, seed, setup, out, curve_fn, final_fn)
 
 
+def run_claim(args, arms, setup: Setup, fns, write_report) -> None:
+    """A claim script's main: train every (arm, seed) unless --report-only (fns(args) gives (curve_fn, final_fn)),
+    then write_report(args, {arm: finished rows}, start time)."""
+    started = time.time()
+    if not args.report_only:
+        set_threads(args.threads)
+        curve_fn, final_fn = fns(args)
+        run_all(arms, setup, args.runs, curve_fn, final_fn, only_arms=args.arms)
+    write_report(args, rows(args.runs, arms, args.seeds), started)
+
+
+def save_report(out: str, lines, claim: str, verdict: str, setup: Setup, started: float, found: dict,
+                **extra) -> None:
+    """OUT/results.md from the report lines and OUT/results.json with the claim, verdict, provenance, wall time,
+    any extra entries and every finished row."""
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    write_json(os.path.join(out, "results.json"), {
+        "claim": claim, "verdict": verdict, "provenance": provenance(setup, started),
+        "wall_seconds_total": wall_seconds(found), **extra, "rows": found})
+
+
 def rows(out: str, arms, seeds) -> dict:
     """{arm name: [rows of finished seeds]} read from the runs folder."""
     found = {}
