@@ -32,18 +32,8 @@ RUNS = "bench/results/claims/unpaired_runs"
 
 def add_unpaired_options(p: argparse.ArgumentParser, out: str) -> None:
     """Options shared by the two unpaired claims (they must agree for the UNIT runs to be shared)."""
-    p.add_argument("--data", default=X.FACADES, help="paired facades folder (train/, test/), used unpaired")
-    p.add_argument("--size", type=int, default=64)
-    p.add_argument("--width", type=int, default=16, help="ngf = ndf = ntf of every arm")
-    p.add_argument("--steps", type=int, default=1200)
-    p.add_argument("--eval-every", type=int, default=100)
-    p.add_argument("--log-images", type=int, default=32, help="test pairs measured every --eval-every steps")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--arms", nargs="+", help="train only these arms (e.g. one per process); the report has all")
-    p.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
-    p.add_argument("--runs", default=RUNS, help="folder of the runs (shared between the unpaired claims)")
-    p.add_argument("--out", default=out, help="folder of this claim's report")
-    p.add_argument("--report-only", action="store_true", help="rewrite the report from the finished runs")
+    X.add_options(p, out, RUNS, width=16, steps=1200, eval_every=100,
+                  data_help="paired facades folder (train/, test/), used unpaired")
 
 
 def setup_of(args) -> X.Setup:

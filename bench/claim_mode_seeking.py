@@ -42,20 +42,10 @@ def ms_arm(lambda_ms: float, warmup: int = 0) -> X.Arm:
 
 def add_paired_options(p: argparse.ArgumentParser, out: str) -> None:
     """Options shared by the paired claims (they must agree for the shared runs)."""
-    p.add_argument("--data", default=X.FACADES, help="facades folder (train/, test/ of A|B pairs)")
-    p.add_argument("--size", type=int, default=64)
-    p.add_argument("--width", type=int, default=32, help="ngf = ndf = nef of every arm")
+    X.add_options(p, out, RUNS, width=32, steps=1500, eval_every=150,
+                  data_help="facades folder (train/, test/ of A|B pairs)")
     p.add_argument("--batch-size", type=int, default=2, help="every arm's batch (BicycleGAN's default 2)")
-    p.add_argument("--steps", type=int, default=1500)
-    p.add_argument("--eval-every", type=int, default=150)
     p.add_argument("--k", type=int, default=5, help="samples per test input")
-    p.add_argument("--log-images", type=int, default=32, help="test inputs measured every --eval-every steps")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--arms", nargs="+", help="train only these arms; the report has all")
-    p.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
-    p.add_argument("--runs", default=RUNS, help="folder of the runs (shared between the paired claims)")
-    p.add_argument("--out", default=out, help="folder of this claim's report")
-    p.add_argument("--report-only", action="store_true", help="rewrite the report from the finished runs")
 
 
 def setup_of(args) -> X.Setup:

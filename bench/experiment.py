@@ -94,6 +94,22 @@ def set_threads(n: int) -> None:
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
+def add_options(p, out: str, runs: str, width: int, steps: int, eval_every: int, data_help: str) -> None:
+    """The options every claim script has; a claim family's scripts share `runs`, so their defaults must agree."""
+    p.add_argument("--data", default=FACADES, help=data_help)
+    p.add_argument("--size", type=int, default=64)
+    p.add_argument("--width", type=int, default=width, help="ngf = ndf = nef = ntf of every arm")
+    p.add_argument("--steps", type=int, default=steps)
+    p.add_argument("--eval-every", type=int, default=eval_every)
+    p.add_argument("--log-images", type=int, default=32, help="test images measured every --eval-every steps")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--arms", nargs="+", help="train only these arms (e.g. one per process); the report has all")
+    p.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
+    p.add_argument("--runs", default=runs, help="folder of the runs (shared by the claims of one family)")
+    p.add_argument("--out", default=out, help="folder of this claim's report")
+    p.add_argument("--report-only", action="store_true", help="rewrite the report from the finished runs")
+
+
 def arm_config(arm: Arm, seed: int, setup: Setup):
     """The arm's preset at setup's size and width (ngf = ndf = nef = ntf = width), seeded; linear schedules decay
     over the second half of the run (pix2pix / CycleGAN style), constant ones stay constant."""
