@@ -29,7 +29,15 @@ setup(
         "soundfile",  # audio files: wav/flac/ogg/mp3 (tf.audio.decode_wav reads 16-bit PCM only)
         "ai-edge-litert",  # runs exported .tflite files (tf.lite.Interpreter is deprecated)
     ],
-    extras_require={"test": ["pytest>=7", "pytest-timeout", "hypothesis>=6"], "bench": ["matplotlib>=3.7"]},
+    extras_require={
+        # the audio quality measures (tfgan_i2i.audio.metrics): pYIN pitch and onset strength, BS.1770 loudness
+        "audio": ["librosa>=0.10", "pyloudnorm>=0.2"],
+        "test": ["pytest>=7", "pytest-timeout", "hypothesis>=6", "librosa>=0.10", "pyloudnorm>=0.2",
+                 "playwright>=1.40"],  # drives Debian's chromium in tests/test_demo_browser.py (no browser download)
+        # `tfgan-i2i demo`: the local web page (Gradio 6 API: theme and css given to launch, buttons=...)
+        "demo": ["gradio>=6.0,<7"],
+        "bench": ["matplotlib>=3.7", "librosa>=0.10", "pyloudnorm>=0.2"],
+    },
     entry_points={"console_scripts": ["tfgan-i2i=tfgan_i2i.cli:main",
                                     "tfgan-i2i-audio=apps.audio_translation.cli:main"]},
 )

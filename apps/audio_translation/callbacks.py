@@ -46,8 +46,9 @@ class AudioSamples(keras.callbacks.Callback):
         A->B(x) and A->B->A(x) through the cycle;
       * `violin_to_piano/spectrograms` (tf.summary.image): the three log-magnitude spectrograms side by side,
         channel 0 mapped from [-1, 1] to [0, 1];
-    and the same under `piano_to_violin/` for the piano clip. Whole clips go through the chunked, cross-faded
-    `translate_wave`, the path `tfgan-i2i-audio translate` uses, so what is heard here is what users get.
+    and the same under `piano_to_violin/` for the piano clip (a paired model: its one direction, without the
+    reconstruction). Whole clips go through the chunked, cross-faded `translate_wave` and the level matching to
+    the input, the path `tfgan-i2i-audio translate` uses, so what is heard here is what users get.
     """
 
     def __init__(self, clips: dict[str, np.ndarray], spec: SpectrogramConfig, chunk_frames: int, logdir: str,
@@ -64,16 +65,22 @@ class AudioSamples(keras.callbacks.Callback):
         self._writer = self._translator = None
 
     def render(self) -> dict[str, dict[str, np.ndarray]]:
-        """{"violin": {"input", "translated", "reconstructed"}, "piano": {...}}: waves from the current weights."""
+        """{"violin": {"input", "translated", "reconstructed"}, "piano": {...}}: waves from the current weights.
+
+        A paired model translates one way: only the clip of its source instrument is rendered, with no
+        reconstruction (there is no way back).
+        """
         if self._translator is None:
             self._translator = AudioTranslator.from_model(self.model, source="the model being trained")
         out = {}
         for source, wave in self.clips.items():
             target = DOMAINS[1] if source == DOMAINS[0] else DOMAINS[0]
+            if target not in self._translator.targets:
+                continue
             kwargs = dict(griffin_lim_iters=self.griffin_lim_iters)
-            translated = self._translator.translate(wave, target, **kwargs)
-            reconstructed = self._translator.translate(translated, source, **kwargs)
-            out[source] = {"input": wave, "translated": translated, "reconstructed": reconstructed}
+            out[source] = {"input": wave, "translated": self._translator.translate(wave, target, **kwargs)}
+            if source in self._translator.targets:
+                out[source]["reconstructed"] = self._translator.translate(out[source]["translated"], source, **kwargs)
         return out
 
     def write(self, epoch: int) -> dict[str, dict[str, np.ndarray]]:

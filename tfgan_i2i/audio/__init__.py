@@ -1,8 +1,20 @@
 """Audio as spectrogram images: file I/O, STFT <-> image (phase, instantaneous frequency or magnitude + Griffin-Lim),
-chunked translation of long recordings, and objective scores."""
+chunked translation of long recordings, output level, and objective scores."""
 from .chunks import chunk_starts, crossfade_weights, translate_wave
 from .io import AUDIO_EXTENSIONS, AudioError, read_audio, resample, write_audio
-from .metrics import log_spectral_distance, snr_db, spectral_convergence
+from .level import LEVEL_MODES, match_level, typical_level
+from .metrics import (
+    compare_f0,
+    f0_track,
+    level_difference_db,
+    log_spectral_distance,
+    lufs,
+    onset_correlation,
+    pitch_error_cents,
+    rms_db,
+    snr_db,
+    spectral_convergence,
+)
 from .stft import (
     REPRESENTATIONS,
     SpectrogramConfig,
@@ -18,22 +30,32 @@ from .stft import (
 __all__ = [
     "AUDIO_EXTENSIONS",
     "AudioError",
+    "LEVEL_MODES",
     "REPRESENTATIONS",
     "SpectrogramConfig",
     "chunk_starts",
+    "compare_f0",
     "crossfade_weights",
+    "f0_track",
     "from_image",
     "griffin_lim",
     "inverse_stft",
+    "level_difference_db",
     "log_spectral_distance",
+    "lufs",
     "magnitude_to_unit",
+    "match_level",
+    "onset_correlation",
+    "pitch_error_cents",
     "read_audio",
     "resample",
+    "rms_db",
     "snr_db",
     "spectral_convergence",
     "stft",
     "to_image",
     "translate_wave",
+    "typical_level",
     "unit_to_magnitude",
     "write_audio",
 ]

@@ -1,4 +1,5 @@
-"""Instrument domains of audio files as tf.data pipelines of spectrogram images, for the unpaired audio models.
+"""Instrument domains of audio files as tf.data pipelines of spectrogram images, for the unpaired audio models
+(and time-aligned pairs of recordings for the paired ones, `paired_audio_dataset`).
 
 Folder layouts, found under `root` for an instrument such as "violin":
 
@@ -139,11 +140,16 @@ def load_waves(files, sample_rate: int = 16000, min_samples: int = 1) -> list[np
 
 
 def _crops(waves: list[np.ndarray], config: SpectrogramConfig, crop_frames: int, seed: int | None,
-           shuffle: bool) -> tf.data.Dataset:
-    """An endless dataset of spectrogram images of random crops, one file at a time in (re)shuffled order."""
+           shuffle: bool, partners: list[np.ndarray] | None = None) -> tf.data.Dataset:
+    """An endless dataset of spectrogram images of random crops, one file at a time in (re)shuffled order.
+
+    With `partners` (waves of the same lengths, time-aligned with `waves`), each example is the pair of images of
+    the same crop of both: (image of waves[i], image of partners[i]).
+    """
     size = config.crop_length(crop_frames)
     lengths = np.array([w.shape[0] for w in waves], np.int64)
     flat = tf.constant(np.concatenate(waves))  # one buffer: crops are slices at per-file offsets
+    flat_partner = None if partners is None else tf.constant(np.concatenate(partners))
     offsets = tf.constant(np.concatenate([[0], np.cumsum(lengths)[:-1]]), tf.int64)
     lengths = tf.constant(lengths)
     index = tf.data.Dataset.range(len(waves))
@@ -151,10 +157,15 @@ def _crops(waves: list[np.ndarray], config: SpectrogramConfig, crop_frames: int,
         index = index.shuffle(len(waves), seed=seed, reshuffle_each_iteration=True)
     seeds = tf.data.Dataset.random(seed=None if seed is None else seed + 7, rerandomize_each_iteration=True)
 
+    def image(buffer, start):
+        wave = tf.slice(buffer, [start], [size])
+        return tf.ensure_shape(to_image(wave, config), [crop_frames, config.bins, config.channels])
+
     def crop(i, pair_seed):
         shift = tf.random.stateless_uniform([], pair_seed, minval=0, maxval=lengths[i] - size + 1, dtype=tf.int64)
-        wave = tf.slice(flat, [offsets[i] + shift], [size])
-        return tf.ensure_shape(to_image(wave, config), [crop_frames, config.bins, config.channels])
+        if flat_partner is None:
+            return image(flat, offsets[i] + shift)
+        return image(flat, offsets[i] + shift), image(flat_partner, offsets[i] + shift)
 
     return tf.data.Dataset.zip((index.repeat(), seeds.batch(2))).map(crop, num_parallel_calls=tf.data.AUTOTUNE)
 
@@ -208,5 +219,56 @@ def unpaired_audio_dataset(violin_files, piano_files, config: SpectrogramConfig 
     return _finish(tf.data.Dataset.zip(tuple(domains)), max(counts), batch_size, repeat, drop_remainder)
 
 
-__all__ = ["IRMAS_CODES", "audio_dataset", "audio_domain_files", "is_silent", "list_audio", "load_waves",
-           "read_mono", "unpaired_audio_dataset"]
+def load_pairs(a_files, b_files, sample_rate: int = 16000,
+               min_samples: int = 1) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Decode time-aligned recordings a_files[i] <-> b_files[i] to mono waves, each pair cut to its shorter length.
+
+    Pairs where either side is shorter than min_samples or digital silence are skipped with a warning; a pair whose
+    lengths differ by more than 10% gets a warning (aligned recordings of the same notes end close together; a
+    rendering's release tail makes them differ a little). Raises AudioError when no pair is left.
+    """
+    a_files, b_files = list(a_files), list(b_files)
+    if len(a_files) != len(b_files) or not a_files:
+        raise AudioError(f"paired recordings need the same number of files on both sides (one pair each), got "
+                         f"{len(a_files)} and {len(b_files)}")
+    a_waves, b_waves, skipped = [], [], []
+    for a, b in zip(a_files, b_files):
+        (wa, notes_a), (wb, notes_b) = read_mono(a, sample_rate), read_mono(b, sample_rate)
+        for note in (*notes_a.values(), *notes_b.values()):
+            logger.warning("tfgan_i2i.data: %s", note)
+        n = min(wa.shape[0], wb.shape[0])
+        if max(wa.shape[0], wb.shape[0]) > 1.1 * n:
+            logger.warning("tfgan_i2i.data: %r (%.2f s) and %r (%.2f s) differ in length by more than 10%%: are they "
+                           "time-aligned? Training uses their first %.2f s", a, wa.shape[0] / sample_rate, b,
+                           wb.shape[0] / sample_rate, n / sample_rate)
+        if n < min_samples or is_silent(wa[:n]) or is_silent(wb[:n]):
+            skipped.append(a)
+            continue
+        a_waves.append(wa[:n])
+        b_waves.append(wb[:n])
+    if skipped:
+        logger.warning("tfgan_i2i.data: skipped %d pair(s) shorter than %d samples (%.2f s) or silent on one side, "
+                       "e.g. %r", len(skipped), min_samples, min_samples / sample_rate, skipped[0])
+    if not a_waves:
+        raise AudioError(f"No usable pair among {len(a_files)}: every pair is shorter than one crop of {min_samples} "
+                         f"samples or silent on one side, e.g. {skipped[0]!r}. Use longer, non-silent recordings.")
+    return a_waves, b_waves
+
+
+def paired_audio_dataset(a_files, b_files, config: SpectrogramConfig = SpectrogramConfig(), crop_frames: int = 128,
+                         batch_size: int = 1, seed: int | None = None, shuffle: bool = True, repeat: bool = False,
+                         drop_remainder: bool = True) -> tf.data.Dataset:
+    """Aligned (A, B) batches for the paired models: the same random crop of time-aligned a_files[i] and b_files[i]
+    (e.g. one melody rendered for two instruments), as spectrogram images (batch, crop_frames, bins, channels).
+
+    The (A, B) tuples are what the paired models' `train_step` takes (as from `paired_dataset`). An epoch
+    (repeat=False) is one crop per pair; see `load_pairs` for how pairs are read.
+    """
+    size = _check(config, crop_frames, batch_size)
+    a_waves, b_waves = load_pairs(a_files, b_files, config.sample_rate, size)
+    ds = _crops(a_waves, config, crop_frames, seed, shuffle, partners=b_waves)
+    return _finish(ds, len(a_waves), batch_size, repeat, drop_remainder)
+
+
+__all__ = ["IRMAS_CODES", "audio_dataset", "audio_domain_files", "is_silent", "list_audio", "load_pairs", "load_waves",
+           "paired_audio_dataset", "read_mono", "unpaired_audio_dataset"]
