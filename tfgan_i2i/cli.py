@@ -16,7 +16,7 @@ from .quiet import quiet_tensorflow
 # The models `train` handles: paired (A, B) objectives. Unpaired ones need their own data pipeline and join later.
 PAIRED_MODELS = ("bicyclegan", "cvae-gan", "clr-gan", "pix2pix", "pix2pix-noise", "msgan")
 # Unpaired models train on two unaligned domains (trainA/ + trainB/, or a paired folder's halves shuffled apart).
-UNPAIRED_MODELS = ("cyclegan", "unit", "unit-master", "avb-gtn")
+UNPAIRED_MODELS = ("cyclegan", "unit", "unit-master", "avb-gtn", "drit", "drit-ms")
 TRAINABLE_MODELS = PAIRED_MODELS + UNPAIRED_MODELS
 # The export under savedmodels/ that `translate` uses when no --checkpoint is given.
 DEFAULT_MODEL = "bicyclegan_facades"
@@ -31,6 +31,7 @@ TRAIN_FLAGS = {
     "lambda_cycle": "lambda_cycle", "lambda_identity": "lambda_identity", "pool_size": "pool_size",
     "clip_norm": "clip_norm", "ms_warmup": "ms_warmup", "lr_D": "lr_D", "lr_T": "lr_T", "ema_decay": "ema_decay",
     "lambda_r1": "lambda_r1", "n_critic": "n_critic", "test_mode": "test_mode", "weight_decay": "weight_decay",
+    "d_iter": "d_iter",
 }
 
 
@@ -98,7 +99,7 @@ def _add_train(sub) -> None:
                         "read; only the chief writes it")
     d = p.add_argument_group("data options (default: config / preset)")
     d.add_argument("--direction", choices=("AtoB", "BtoA"), help="AtoB translates the left/A images into B")
-    d.add_argument("--size", type=_positive, metavar="N", help="crop size fed to the networks (power of two >= 32)")
+    d.add_argument("--size", type=_positive, metavar="N", help="crop size fed to the networks (power of two >= 32; drit: a multiple of 4 >= 64)")
     d.add_argument("--load-size", type=_positive, metavar="N",
                    help="resize size before the random crop (default with --size: scaled like the preset, 286/256)")
     d.add_argument("--input-nc", type=int, choices=(1, 3), help="channels of A (1 = grayscale)")
@@ -117,6 +118,8 @@ def _add_train(sub) -> None:
                    help="Adam weight decay, PyTorch's coupled L2 (UNIT and DCGAN presets: 1e-4)")
     o.add_argument("--n-critic", type=_positive, metavar="N",
                    help="discriminator steps per generator step (WGAN-GP: 5; default 1)")
+    o.add_argument("--d-iter", type=_positive, metavar="N",
+                   help="drit: content-discriminator updates per step (the reference's 3)")
     o.add_argument("--ema-decay", type=float, metavar="X",
                    help="keep an exponential moving average of the generators' weights with this decay (e.g. 0.999) "
                         "and use it for samples, evaluate and export (default 0 = off)")
@@ -221,11 +224,14 @@ def _add_translate(sub) -> None:
     p.add_argument("--size", type=_positive, default=None,
                    help="resize inputs to N x N before translating (default: the size the model was trained at)")
     p.add_argument("--direction", choices=("AtoB", "BtoA"), default=None,
-                   help="unpaired models (cyclegan, unit, avb-gtn): translate A images to B (AtoB, default) or B "
+                   help="unpaired models (cyclegan, unit, avb-gtn, drit): translate A images to B (AtoB, default) or B "
                         "images to A (BtoA); paired models always translate the way they were trained")
     p.add_argument("--paired", action="store_true",
                    help="inputs are side-by-side A|B pair files; A is the half the checkpoint's --direction "
                         "translates from, B (the other half) is encoded for NAME_encoded.png")
+    p.add_argument("--reference", metavar="IMG", default=None,
+                   help="drit: also write NAME_transfer.png, the input translated with the attribute (style) of "
+                        "this image of the target domain (with --paired: the target half of a pair file)")
     p.set_defaults(func=_run_translate)
 
 
@@ -301,6 +307,9 @@ def _run_translate(args) -> int:
     if not os.path.exists(args.input):
         raise UserError(f"--input {args.input} does not exist; pass an image file or a folder of images")
     inputs = list_images(args.input) if os.path.isdir(args.input) else [args.input]
+    if args.reference is not None and not os.path.isfile(args.reference):
+        raise UserError(f"--reference {args.reference} is not an image file; pass one image of the domain the "
+                        "model translates into")
 
     from keras import ops
     from tqdm import tqdm
@@ -312,10 +321,15 @@ def _run_translate(args) -> int:
     if exported and size != config.image_size:
         raise UserError(f"an exported model runs only at the size it was exported at ({config.image_size}px); "
                         f"drop --size {size}")
+    if args.reference is not None and not hasattr(model, "transfer"):
+        raise UserError(f"--reference needs a model with attribute encoders (drit, drit-ms); {config.model} has "
+                        "none. Drop --reference.")
     if getattr(model, "unpaired", False):
-        return _translate_unpaired(model, inputs, args, size, stochastic=not exported)
+        # exports translate deterministically unless they carry a `sample` signature (DRIT's)
+        sampled = not exported or hasattr(model.loaded, "sample")
+        return _translate_unpaired(model, inputs, args, size, stochastic=sampled)
     if args.direction == "BtoA":
-        raise UserError(f"--direction BtoA needs an unpaired model (cyclegan, unit, avb-gtn); {config.model} "
+        raise UserError(f"--direction BtoA needs an unpaired model (cyclegan, unit, avb-gtn, drit); {config.model} "
                         f"translates {config.direction} as trained. Drop --direction.")
     k = args.samples if config.nz > 0 else 1
     if config.nz == 0 and args.samples > 1:
@@ -346,7 +360,8 @@ def _run_translate(args) -> int:
 
 
 def _translate_unpaired(model, inputs, args, size, stochastic=True) -> int:
-    """`tfgan-i2i translate` for CycleGAN / UNIT / AVB-GTN: NAME_sample{j}.png, NAME_strip.png, NAME_cycle.png.
+    """`tfgan-i2i translate` for CycleGAN / UNIT / AVB-GTN / DRIT: NAME_sample{j}.png, NAME_strip.png, NAME_cycle.png
+    (and NAME_transfer.png with --reference, DRIT).
 
     stochastic=False (exports: their a_to_b / b_to_a use the deterministic code) writes one output per input.
     """
@@ -364,6 +379,12 @@ def _translate_unpaired(model, inputs, args, size, stochastic=True) -> int:
     if not stochastic and args.samples > 1:
         print(f"note: {config.model} gives one deterministic output per input here (no latent code, or an export)",
               file=sys.stderr)
+    reference = None
+    if args.reference is not None:
+        reference = read_image(args.reference, config.output_nc if direction == "AtoB" else config.input_nc)
+        if args.paired:  # the target domain's half: right (B) for AtoB, left (A) for BtoA
+            reference = split_pair(reference, args.reference)[1 if direction == "AtoB" else 0]
+        reference = _resize(reference, size)
     os.makedirs(args.out, exist_ok=True)
     for path in tqdm(inputs, desc=f"translate {direction}", unit="image"):
         name = os.path.splitext(os.path.basename(path))[0]
@@ -371,6 +392,9 @@ def _translate_unpaired(model, inputs, args, size, stochastic=True) -> int:
         if args.paired:  # the source domain's half: left (A) for AtoB, right (B) for BtoA
             image = split_pair(image, path)[0 if direction == "AtoB" else 1]
         image = _resize(image, size)
+        if reference is not None:
+            transferred = ops.convert_to_numpy(model.transfer(image[None], reference[None], direction))[0]
+            write_image(os.path.join(args.out, f"{name}_transfer.png"), transferred)
         try:
             samples = ops.convert_to_numpy(model.sample(image[None], k, args.seed, direction=direction))[0]
             there, back = (ops.convert_to_numpy(t)[0] for t in model.cycle(image[None], direction))
@@ -458,6 +482,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_evaluate(sub)
     add_convert_lpips(sub)
+    from .demo.command import add_demo  # the local web page; Gradio (the demo extra) is imported only when it runs
+
+    add_demo(sub)
     # `sample`, `evaluate` and `export` subcommands plug in here with their own _add_* functions.
     for command in sub.choices.values():  # `tfgan-i2i translate --verbose ...` works too
         command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
@@ -511,4 +538,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m tfgan_i2i.cli` runs this file as __main__; other modules raise the UserError of
+    # tfgan_i2i.cli, so run the imported module's main, whose except clause catches that class
+    from tfgan_i2i.cli import main as _main
+    sys.exit(_main())

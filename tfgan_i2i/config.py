@@ -122,6 +122,14 @@ class Config:
                                        # decoupled: AdamW / Keras, w -= lr * weight_decay * w
     clip_norm: float = 0.0             # clip each optimizer's gradients to this global norm (0: off, as the papers)
 
+    # DRIT / DRIT-MS (nz = attribute size, n_res / n_shared / n_downsample as UNIT's, lambda_cycle = cross-cycle,
+    # lambda_recon = self-reconstruction, lambda_kl = attribute KL, lambda_latent = latent regression)
+    d_iter: int = 3                    # DRIT: content-discriminator updates per step (the reference's d_iter)
+    lr_content: float | None = None    # DRIT: content discriminator's lr (None: lr / 2.5, as the reference)
+    clip_norm_content: float = 5.0     # DRIT: global-norm clip of the content discriminator's gradients (0: off)
+    lambda_content: float = 1.0        # DRIT: content adversarial weight (E_c against the content discriminator)
+    lambda_kl_content: float = 0.01    # DRIT: weight of mean(z_c^2) on the content codes
+
     extra: dict[str, Any] = field(default_factory=dict)
 
     # --- derived values -------------------------------------------------------------
@@ -162,7 +170,14 @@ class Config:
             if value is not None and not test(value):
                 raise ConfigError(f"option {name}={_show(value)} must be {rule}" + (f" ({hint})" if hint else ""))
         s = self.image_size
-        if s < 32 or s & (s - 1):
+        if self.model in _DRIT_MODELS:
+            step = 2**self.n_downsample  # the generator up-samples the content code exactly 2^n_downsample times
+            if s < 64 or s % step:
+                why = ("below 64 px the coarsest scale of its discriminators has no pixels left" if s < 64 else
+                       f"its generator up-samples the content code {step} times")
+                raise ConfigError(f"option image_size={s}: {self.model} needs a multiple of {step} that is >= 64 (e.g. "
+                                  f"64, 128, 216, 256); {why}")
+        elif s < 32 or s & (s - 1):
             raise ConfigError(f"option image_size={s} must be a power of two >= 32 (e.g. 64, 128, 256)")
         if self.load_size < s:
             raise ConfigError(f"option load_size={self.load_size} must be >= image_size={s}")
@@ -197,11 +212,13 @@ class Config:
         """
         if self.model in _DCGAN_MODELS:
             return
-        if self.model in _UNIT_MODELS:
+        if self.model in _UNIT_MODELS + _DRIT_MODELS:
             from .networks.unit import ms_logit_sizes as logit_sizes
         else:
             from .networks.discriminators import patch_logit_sizes as logit_sizes
         self._check_discriminator(logit_sizes)
+        if self.model in _DRIT_MODELS:  # its attribute encoder pools globally; its content D fits its depth to the size
+            return
         if self.model not in _UNIT_MODELS and self.ndf >> (self.num_D - 1) < 1:  # PatchGAN scale i: ndf // 2^i filters
             raise ConfigError(f"option ndf={self.ndf} with num_D={self.num_D} leaves the last scale no filters (each "
                               f"scale halves ndf); use ndf >= {2 ** (self.num_D - 1)} or num_D <= "
@@ -246,7 +263,10 @@ class Config:
             f"image and every layer another 2x); use {' or '.join(fixes)} at image_size={s}")
 
     def lr_of(self, optimizer: str) -> float:
-        """The base learning rate of an optimizer (group) by name: lr_D for D* (discriminators), lr_T for T*."""
+        """The base learning rate of an optimizer (group) by name: lr_D for D* (discriminators), lr_T for T*,
+        lr_content (None: lr / 2.5) for DRIT's D_content."""
+        if optimizer == "D_content":  # DRIT's content discriminator
+            return self.lr_content if self.lr_content is not None else self.lr / 2.5
         if optimizer.startswith("D") and self.lr_D is not None:
             return self.lr_D
         if optimizer.startswith("T") and self.lr_T is not None:
@@ -347,7 +367,7 @@ def _above(low, hint=""):
 _OFF = "0 turns it off"
 _RANGES: dict[str, tuple[Any, str, str]] = {
     **{name: _at_least(1) for name in ("input_nc", "output_nc", "ngf", "nef", "ndf", "ntf", "num_D", "batch_size",
-                                        "n_critic", "lr_step")},
+                                        "n_critic", "lr_step", "d_iter")},
     "d_layers": _at_least(1, "or null for the size default"),
     "e_blocks": _at_least(1, "or null for the size default"),
     "g_blocks": _at_least(0, "or null for the size default"),
@@ -357,21 +377,25 @@ _RANGES: dict[str, tuple[Any, str, str]] = {
     **{name: _at_least(0) for name in ("epochs", "epochs_decay", "n_downsample", "n_res", "n_shared", "avb_noise_nc")},
     "avb_ac_draws": _at_least(2, "a variance needs two draws"),
     **{name: _at_least(0) for name in ("lambda_gan", "lambda_gan2", "lambda_l1", "lambda_latent", "lambda_kl",
-                                        "lambda_gp", "lambda_cycle", "lambda_recon", "lambda_cycle_kl")},
+                                        "lambda_gp", "lambda_cycle", "lambda_recon", "lambda_cycle_kl",
+                                        "lambda_content", "lambda_kl_content")},
     **{name: _at_least(0, _OFF) for name in ("lambda_ms", "lambda_r1", "lambda_identity", "weight_decay",
-                                              "clip_norm")},
+                                              "clip_norm", "clip_norm_content")},
     **{name: _above(0) for name in ("init_gain", "lr", "adam_eps", "lr_gamma")},
     "lr_D": _above(0, "or null for lr"),
     "lr_T": _above(0, "or null for lr"),
+    "lr_content": _above(0, "or null for lr / 2.5"),
     "beta1": ((lambda v: 0 <= v < 1), "in [0, 1)", "e.g. 0.5"),
     "beta2": ((lambda v: 0 < v < 1), "in (0, 1)", "e.g. 0.999"),
     "ema_decay": ((lambda v: 0 <= v < 1), "in [0, 1)", "0 turns the EMA off; e.g. 0.999"),
 }
 
 # Which networks a registry name builds (models/__init__.py MODELS); the others are pix2pix-like (G + PatchGAN D).
-_LATENT_MODELS = ("bicyclegan", "cvae-gan", "clr-gan", "dcgan", "dcgan-ms")  # need nz >= 1 (and E, if paired)
+_LATENT_MODELS = ("bicyclegan", "cvae-gan", "clr-gan", "dcgan", "dcgan-ms",   # need nz >= 1 (and E, if paired)
+                  "drit", "drit-ms")
 _UNIT_MODELS = ("unit", "unit-master", "avb-gtn")                             # UNIT nets + multi-scale D
 _DCGAN_MODELS = ("dcgan", "dcgan-ms")                                         # DCGAN nets, no PatchGAN
+_DRIT_MODELS = ("drit", "drit-ms")                                            # DRIT nets + multi-scale Ds
 
 
 def _smallest_size(fits) -> str:
@@ -495,6 +519,21 @@ PRESETS: dict[str, dict[str, Any]] = {
         gan_mode="vanilla", init_type="normal", init_gain=0.02, lambda_ms=1.0, batch_size=32, flip=False,
         use_dropout=False, weight_decay=1e-4, lr_policy="constant", extra={"num_classes": 10},
     ),
+    # DRIT++ concat variant as HelenMao/MSGAN's DRIT-Mode-Seeking: nz 8, content encoders of 64 -> 256 channels with
+    # 3 private + 1 shared residual blocks, 3-scale Ds of 4 layers without norm (four), BCE; weights content GAN 1,
+    # domain GAN 1 + 1, cross-cycle 10, self-reconstruction 10, attribute KL 0.01, content KL 0.01, latent
+    # regression 10; Adam 1e-4 (content D lr / 2.5, its gradients clipped to norm 5), betas 0.5/0.999, coupled
+    # weight decay 1e-4; d_iter 3; batch 2, resize 256, crop 216. Its 1200 epochs (linear decay from 600) spend
+    # d_iter batches per E/G step, ours one: 200 + 200 epochs give the same E/G steps and schedule. drit-ms adds
+    # the mode-seeking term (weight 1) in both directions.
+    **{name: dict(
+        model=name, nz=8, image_size=216, load_size=256, ngf=64, nef=64, ndf=64, norm="instance", d_norm="none",
+        num_D=3, d_layers=4, n_downsample=2, n_res=4, n_shared=1, init_type="normal", init_gain=0.02,
+        gan_mode="vanilla", lambda_gan=1.0, lambda_gan2=1.0, lambda_content=1.0, lambda_cycle=10.0,
+        lambda_recon=10.0, lambda_kl=0.01, lambda_kl_content=0.01, lambda_latent=10.0, lambda_ms=lambda_ms,
+        lr=1e-4, weight_decay=1e-4, d_iter=3, clip_norm_content=5.0, batch_size=2, epochs=200, epochs_decay=200,
+        lr_policy="linear", use_dropout=False, flip=True,
+    ) for name, lambda_ms in (("drit", 0.0), ("drit-ms", 1.0))},
 }
 
 

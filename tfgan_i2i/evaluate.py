@@ -156,11 +156,14 @@ def evaluate(checkpoint, data_dir: str, metrics=("pixel-diversity",), protocol: 
 
     fake_stats = GaussianStats(keep_features="kid" in names)
     rng = np.random.default_rng(seed)
+    unpaired = getattr(sampler, "unpaired", False)
     pix, best, lp, ndb_samples = [], [], [], []
     for i in tqdm(range(0, n, batch_size), desc=f"evaluate ({n} inputs x {k} samples)", unit="batch",
                   disable=not progress):
         a, b = A[i:i + batch_size], B[i:i + batch_size]
-        s = np.asarray(sampler.sample(a, k, seed), np.float32)  # (batch, k, H, W, C), same k codes per input
+        # (batch, k, H, W, C), the same k codes per input; unpaired models translate the way `direction` says
+        s = sampler.sample(a, k, seed, direction=direction) if unpaired else sampler.sample(a, k, seed)
+        s = np.asarray(s, np.float32)
         if k >= 2:
             pix.append(pairwise_l1(s))
         best.append(best_of_k_l1(s, b))

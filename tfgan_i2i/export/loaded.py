@@ -2,7 +2,7 @@
 
 `load_exported(path)` reads `path` (an export folder NAME/ with version folders, or one version folder) and its
 config.json, and returns an `ExportedModel` with `translate`, `sample` and (when exported) `encode`, or
-`a_to_b` / `b_to_a` / `cycle` for unpaired models, so `tfgan-i2i translate` and `evaluate` run from a shipped
+`a_to_b` / `b_to_a` / `cycle` for unpaired models (with `sample` in both directions and `transfer` for DRIT), so `tfgan-i2i translate` and `evaluate` run from a shipped
 model without its training checkpoint. Inputs are checked against the signatures' shapes before the graph runs,
 and a wrong one raises one ExportError line naming the input and the shape it must have.
 """
@@ -50,6 +50,8 @@ class ExportedModel:
         self.name = os.path.basename(os.path.dirname(os.path.normpath(self.path)))
         if hasattr(self.loaded, "encode"):
             self.encode = self._encode  # only models exported with an encoder have `encode`, as in Keras
+        if hasattr(self.loaded, "transfer"):
+            self.transfer = self._transfer  # DRIT: the attribute of a reference image, as in Keras
 
     def _signature_inputs(self) -> dict:
         """{signature: {input: dims}}: the exported specs where they fix the shape (exports before the input
@@ -111,11 +113,22 @@ class ExportedModel:
         """(N, k, H, W, C): k outputs per input from the k codes of `seed` (k copies where there is no code)."""
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ExportError(f"k (samples per input) must be an integer >= 1 (got {k!r})")
-        if not hasattr(self.loaded, "sample"):
+        endpoint = "sample_b_to_a" if self.unpaired and direction == "BtoA" else "sample"
+        if not hasattr(self.loaded, endpoint):
             return tf.repeat(self.translate(images, direction=direction)[:, None], k, axis=1)
-        images = self._check("sample", images)
-        out = self.loaded.sample(to_uint8(images), tf.constant(k, tf.int32), tf.constant(seed, tf.int32))
+        images = self._check(endpoint, images)
+        out = getattr(self.loaded, endpoint)(to_uint8(images), tf.constant(k, tf.int32), tf.constant(seed, tf.int32))
         return to_float(out["images"])
+
+    def _transfer(self, images, reference, direction: str = "AtoB"):
+        """`images` translated with the attribute of `reference` (1 image or one per input, of the target domain)."""
+        endpoint = "transfer" if direction == "AtoB" else "transfer_b_to_a"
+        images = self._check(endpoint, images)
+        reference = self._check(endpoint, reference, "reference", "reference")
+        if len(reference) not in (1, len(images)):
+            raise ExportError(f"reference of {self.path} must hold 1 image or one per input image (got "
+                              f"{len(reference)} for {len(images)})")
+        return self._call(endpoint, to_uint8(images), to_uint8(reference))
 
     def cycle(self, images, direction: str = "AtoB"):
         """(translation, reconstruction) of an unpaired model, as UnpairedGAN.cycle."""

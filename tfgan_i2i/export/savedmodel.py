@@ -7,7 +7,10 @@ see `signature_inputs`, and a wrong one fails with one line such as
   translate_z(image, z) -> {"image"}                 z float32 (batch, nz); models with a latent code
   sample(image, k, seed) -> {"images"}               (batch, k, H, W, C) from k codes drawn with seed
   encode(image) -> {"mu", "logvar"}                  output-domain image -> q(z | B); models with an encoder
-  a_to_b(image), b_to_a(image) -> {"image"}          unpaired models (CycleGAN, UNIT, AVB-GTN); translate = a_to_b
+  a_to_b(image), b_to_a(image) -> {"image"}          unpaired models (CycleGAN, UNIT, AVB-GTN, DRIT); translate = a_to_b
+  sample(image, k, seed), sample_b_to_a(...)         unpaired models with a latent code (DRIT's attribute): A -> B, B -> A
+  transfer(image, reference), transfer_b_to_a(...)   DRIT: the attribute of `reference` (1 or one per image, of the
+                                                     target domain) on the content of `image`
 The model's config is written beside the version folders (NAME/config.json) so `load_exported` (and
 `tfgan-i2i translate`) know its direction, channels and latent size; TF Serving ignores the file.
 G runs as the config's `test_mode` says, recorded in config.json: "eval" (every preset but pix2pix) runs dropout and
@@ -48,7 +51,14 @@ def signature_inputs(config, unpaired: bool = False) -> dict:
     size = config.image_size
     image_a, image_b = [None, size, size, config.input_nc], [None, size, size, config.output_nc]
     if unpaired:
-        return {"translate": {"image": image_a}, "a_to_b": {"image": image_a}, "b_to_a": {"image": image_b}}
+        inputs = {"translate": {"image": image_a}, "a_to_b": {"image": image_a}, "b_to_a": {"image": image_b}}
+        if config.nz:
+            inputs.update(sample={"image": image_a, "k": [], "seed": []},
+                          sample_b_to_a={"image": image_b, "k": [], "seed": []})
+        if _has_transfer(config):
+            inputs.update(transfer={"image": image_a, "reference": image_b},
+                          transfer_b_to_a={"image": image_b, "reference": image_a})
+        return inputs
     inputs = {"translate": {"image": image_a}}
     if config.nz:
         inputs["translate_z"] = {"image": image_a, "z": [None, config.nz]}
@@ -57,13 +67,55 @@ def signature_inputs(config, unpaired: bool = False) -> dict:
     return inputs
 
 
+def _has_transfer(config) -> bool:
+    """Whether the config's model takes an attribute from a reference image (DRIT's `transfer`)."""
+    from ..models import MODELS
+
+    return hasattr(MODELS.get(config.model), "transfer")
+
+
 def _any_shape(dtype, name: str) -> tf.TensorSpec:
     """An input signature entry that accepts any shape (the function checks it)."""
     return tf.TensorSpec(None, dtype, name=name)
 
 
+def _sample_spec() -> list:
+    return [_any_shape(tf.uint8, "image"), tf.TensorSpec([], tf.int32, name="k"), tf.TensorSpec([], tf.int32, name="seed")]
+
+
+def _sampler(generate, dims, nz: int):
+    """sample(image, k, seed) over generate(images in [-1, 1], z): the k codes of `seed`, the same for every input."""
+    def sample(image, k, seed):
+        image = check_tensor(image, "image", dims)
+        k = check_positive(k, "k")
+        n = tf.shape(image)[0]
+        zs = latent_codes(k, nz, seed)
+        images = tf.repeat(image, k, axis=0)           # (n*k, ...): input i, codes 0..k-1
+        out = to_uint8(generate(to_float(images), tf.tile(zs, [n, 1])))
+        return {"images": tf.reshape(out, tf.concat([[n, k], tf.shape(out)[1:]], 0))}
+
+    return sample
+
+
+def _transfer(model, dims: dict, direction: str):
+    """transfer(image, reference): model.transfer on checked uint8 inputs (1 reference, or one per image)."""
+    def transfer(image, reference):
+        image = check_tensor(image, "image", dims["image"])
+        reference = check_tensor(reference, "reference", dims["reference"])
+        m = tf.shape(reference)[0]
+        ok = tf.logical_or(tf.equal(m, 1), tf.equal(m, tf.shape(image)[0]))
+        message = tf.strings.join(["reference must hold 1 image or one per image (got ", tf.strings.as_string(m),
+                                   " for ", tf.strings.as_string(tf.shape(image)[0]), ")"])
+        with tf.control_dependencies([tf.debugging.Assert(ok, [message])]):
+            reference = tf.identity(reference)
+        return {"image": to_uint8(model.transfer(to_float(image), to_float(reference), direction))}
+
+    return transfer
+
+
 def _unpaired_functions(model) -> dict:
-    """a_to_b / b_to_a (deterministic codes) for CycleGAN, UNIT and AVB-GTN; translate is a_to_b."""
+    """a_to_b / b_to_a (deterministic codes) for CycleGAN, UNIT, AVB-GTN, DRIT; translate is a_to_b; sample and
+    transfer (both directions) where the model has a latent code and a reference attribute."""
     c = model.config
     inputs = signature_inputs(c, unpaired=True)
     z_zero = (lambda image: tf.zeros([tf.shape(image)[0], c.nz])) if c.nz else (lambda image: None)
@@ -77,7 +129,15 @@ def _unpaired_functions(model) -> dict:
         return {"image": to_uint8(model.b_to_a(to_float(image), z_zero(image)))}
 
     spec = [_any_shape(tf.uint8, "image")]
-    return {"translate": (a_to_b, spec), "a_to_b": (a_to_b, spec), "b_to_a": (b_to_a, spec)}
+    fns = {"translate": (a_to_b, spec), "a_to_b": (a_to_b, spec), "b_to_a": (b_to_a, spec)}
+    if c.nz:
+        fns["sample"] = (_sampler(model.a_to_b, inputs["sample"]["image"], c.nz), _sample_spec())
+        fns["sample_b_to_a"] = (_sampler(model.b_to_a, inputs["sample_b_to_a"]["image"], c.nz), _sample_spec())
+    if "transfer" in inputs:
+        pair = [_any_shape(tf.uint8, "image"), _any_shape(tf.uint8, "reference")]
+        fns["transfer"] = (_transfer(model, inputs["transfer"], "AtoB"), pair)
+        fns["transfer_b_to_a"] = (_transfer(model, inputs["transfer_b_to_a"], "BtoA"), pair)
+    return fns
 
 
 def serving_functions(model) -> dict:
@@ -104,18 +164,9 @@ def serving_functions(model) -> dict:
             z = check_tensor(z, "z", inputs["translate_z"]["z"], batch=tf.shape(image)[0])
             return {"image": to_uint8(generate(image, z))}
 
-        def sample(image, k, seed):
-            image = check_tensor(image, "image", inputs["sample"]["image"])
-            k = check_positive(k, "k")
-            n = tf.shape(image)[0]
-            zs = latent_codes(k, nz, seed)
-            images = tf.repeat(image, k, axis=0)           # (n*k, ...): input i, codes 0..k-1
-            codes = tf.tile(zs, [n, 1])
-            out = to_uint8(generate(images, codes))
-            return {"images": tf.reshape(out, tf.concat([[n, k], tf.shape(out)[1:]], 0))}
-
         fns["translate_z"] = (translate_z, [image_spec, _any_shape(tf.float32, "z")])
-        fns["sample"] = (sample, [image_spec, tf.TensorSpec([], tf.int32, name="k"), tf.TensorSpec([], tf.int32, name="seed")])
+        fns["sample"] = (_sampler(lambda images, z: model.generate(images, z, training=False),
+                                  inputs["sample"]["image"], nz), _sample_spec())
     if hasattr(model, "encode") and "E" in model.nets:
         def encode(image):
             image = check_tensor(image, "image", inputs["encode"]["image"])

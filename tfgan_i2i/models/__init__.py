@@ -8,11 +8,12 @@ from .base import TranslationGAN, build_discriminator, build_encoder, build_gene
 from .bicyclegan import BicycleGAN
 from .cyclegan import CycleGAN
 from .dcgan import ConditionalDCGAN
+from .drit import DRIT
 from .pix2pix import Pix2Pix
 from .unit import UNIT
 from .unpaired import UnpairedGAN
 
-for _cls in (Pix2Pix, BicycleGAN, CycleGAN, UNIT):
+for _cls in (Pix2Pix, BicycleGAN, CycleGAN, UNIT, DRIT):
     keras.saving.register_keras_serializable(package="tfgan_i2i")(_cls)
 
 # model name -> class; the preset config of each name lives in config.PRESETS
@@ -29,6 +30,8 @@ MODELS: dict[str, type[TranslationGAN]] = {
     "avb-gtn": UNIT,
     "dcgan": ConditionalDCGAN,
     "dcgan-ms": ConditionalDCGAN,
+    "drit": DRIT,
+    "drit-ms": DRIT,
 }
 
 
@@ -51,6 +54,6 @@ def build_model(config: Config | str, **overrides) -> TranslationGAN:
     return MODELS[config.model](config)
 
 
-__all__ = ["MODELS", "build_model", "is_unpaired", "ConditionalDCGAN", "Pix2Pix", "BicycleGAN", "CycleGAN", "UNIT", "UnpairedGAN",
+__all__ = ["MODELS", "build_model", "is_unpaired", "ConditionalDCGAN", "Pix2Pix", "BicycleGAN", "CycleGAN", "UNIT", "DRIT", "UnpairedGAN",
            "TranslationGAN",
            "build_generator", "build_encoder", "build_discriminator"]

@@ -176,7 +176,8 @@ class SampleGrid(keras.callbacks.Callback):
     The k latent codes come from `seed`, so they stay fixed across epochs and progress is visible. Models without a
     latent code (nz == 0) are deterministic, so they get one sample column instead of k identical ones.
     Unpaired models (CycleGAN, UNIT, AVB-GTN) get cycle rows instead: [A, A->B, A->B->A] per fixed A image, then
-    [B, B->A, B->A->B] per fixed B image.
+    [B, B->A, B->A->B] per fixed B image. Multimodal unpaired models (DRIT, with `sample_rows`) get per fixed A
+    image [A | k samples A->B | a reference B | A->B with its attribute], then the same per fixed B image.
     The grid goes to TensorBoard (`tf.summary.image("samples")` under `logdir/samples`, step = the 0-based epoch,
     as Keras' scalars) and to `out_dir/epoch_NNNN.png` (NNNN = epochs completed) plus `out_dir/latest.png`.
     """
@@ -210,6 +211,10 @@ class SampleGrid(keras.callbacks.Callback):
                 variable.assign(value)
 
     def _render(self) -> np.ndarray:
+        if hasattr(self.model, "sample_rows"):
+            # multimodal unpaired models (DRIT): [input | k samples | reference | reference transfer] per fixed image
+            rows = self.model.sample_rows(self.images_A, self.images_B, self.k, self.seed)
+            return image_grid([[_as_rgb(np.asarray(t)) for t in row] for row in rows])
         if getattr(self.model, "unpaired", False):
             # unpaired models: rows [A, A->B, A->B->A] for the fixed A images, then [B, B->A, B->A->B]
             rows = self.model.cycle_rows(self.images_A, self.images_B)
