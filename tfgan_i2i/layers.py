@@ -63,6 +63,43 @@ class ReflectionPad2D(layers.Layer):
         return {**super().get_config(), "padding": self.padding}
 
 
+def _thin_conv_gradients(x, kernel, dy):
+    """(dL/dx, dL/dkernel) of y = conv2d(x, kernel, stride 1, 'VALID') as two forward convolutions.
+
+    dx = conv2d(pad(dy, k - 1), flip_hw(kernel) with in/out swapped): the full correlation of dy with the kernel.
+    dkernel[i, j, c, o] = sum_n,p x[n, p + (i, j), c] dy[n, p, o]: x's channels as the batch, dy as the filter.
+    Both are the same sums as TensorFlow's Conv2DBackpropInput / Conv2DBackpropFilter in another order.
+    """
+    kh, kw = kernel.shape[0], kernel.shape[1]
+    flipped = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
+    dx = tf.nn.conv2d(tf.pad(dy, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]), flipped, 1, "VALID")
+    dk = tf.nn.conv2d(tf.transpose(x, [3, 1, 2, 0]), tf.transpose(dy, [1, 2, 0, 3]), 1, "VALID")
+    return dx, tf.transpose(dk, [1, 2, 0, 3])
+
+
+@tf.custom_gradient
+def thin_conv2d(x, kernel):
+    """conv2d(x, kernel), stride 1, 'VALID', NHWC, with the gradients of `_thin_conv_gradients`."""
+    return tf.nn.conv2d(x, kernel, 1, "VALID"), lambda dy: _thin_conv_gradients(x, kernel, dy)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ThinConv2D(layers.Conv2D):
+    """keras Conv2D (stride 1, 'valid', channels last) whose gradients are computed as forward convolutions.
+
+    The same layer, weights and outputs; only the backward pass differs. TensorFlow's default CPU kernels take
+    ~1.9 s (one thread) for the gradients of a 7x7 64 -> 3 convolution at 256 px, the ResNet G's output layer;
+    as two forward convolutions they take ~0.3 s (bench/README.md, "Levers"). Other configurations fall back
+    to Conv2D's own op.
+    """
+
+    def convolution_op(self, inputs, kernel):
+        plain = (tuple(self.strides) == (1, 1) and self.padding == "valid" and tuple(self.dilation_rate) == (1, 1)
+                 and self.data_format == "channels_last" and self.groups == 1)
+        # a tensor, not the variable: custom_gradient would otherwise want the variable's gradient itself
+        return thin_conv2d(inputs, tf.convert_to_tensor(kernel)) if plain else super().convolution_op(inputs, kernel)
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class ConcatZ(layers.Layer):
     """Tiles a latent code z (batch, nz) over the spatial grid of x and appends it as channels."""

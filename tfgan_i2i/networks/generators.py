@@ -6,7 +6,7 @@ import math
 import keras
 from keras import layers
 
-from ..layers import (ConcatZ, Dropout, ReflectionPad2D, apply, kernel_init, norm_layer, torch_conv,
+from ..layers import (ConcatZ, Dropout, ReflectionPad2D, ThinConv2D, apply, kernel_init, norm_layer, torch_conv,
                       torch_conv_transpose)
 
 
@@ -117,7 +117,7 @@ def resnet_generator(
     for i in range(n_downsampling):
         x = apply(x, *torch_conv_transpose(dim // 2 ** (i + 1), 3, 2, 1, 1, use_bias, init),
                   norm_layer(norm, init_gain), layers.ReLU())
-    x = apply(x, ReflectionPad2D(3), layers.Conv2D(output_nc, 7, padding="valid", kernel_initializer=init),
+    x = apply(x, ReflectionPad2D(3), ThinConv2D(output_nc, 7, padding="valid", kernel_initializer=init),
               layers.Activation("tanh", dtype="float32"))
     return keras.Model([image, z] if z is not None else image, x, name=name)
 
