@@ -12,20 +12,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 
 
 def _time(fn, iters: int) -> float:
+    """Median of `iters` calls after one warm-up call (which traces)."""
+    from bench.timing import median_call_s
+
     fn()
-    times = []
-    for _ in range(iters):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_call_s(fn, iters)
 
 
 def child(threads: int, iters: int) -> dict:
