@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan_i2i.layers import ThinConv2D
-from tfgan_i2i.networks import resnet_generator
+from tfgan_i2i.layers import SubPixelConv2DTranspose, ThinConv2D, torch_conv_transpose, with_subpixel_transposes
+from tfgan_i2i.networks import resnet_generator, unet_generator
 
 
 def _outputs_and_gradients(layer, x):
@@ -14,6 +14,16 @@ def _outputs_and_gradients(layer, x):
         y = layer(x)
         loss = tf.reduce_sum(y * tf.random.stateless_normal(tf.shape(y), seed=[1, 2]))
     return [y] + tape.gradient(loss, [x] + layer.trainable_variables)
+
+
+def _largest(tensors):
+    return max(float(tf.reduce_max(tf.abs(t))) for t in tf.nest.flatten(tensors))
+
+
+def _assert_close(want, got, scale=None):
+    """Equal within 1e-5, relative to the largest magnitude (each tensor's, or `scale`) once that exceeds 1."""
+    for w, g in zip(tf.nest.flatten(want), tf.nest.flatten(got), strict=True):
+        np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=0, atol=1e-5 * max(scale or _largest(w), 1.0))
 
 
 @pytest.mark.parametrize("batch,size,cin,cout,kernel,bias", [
@@ -50,3 +60,74 @@ def test_resnet_generator_head_is_thin_and_keras_round_trips(tmp_path):
     again = keras.saving.load_model(tmp_path / "g.keras")
     assert isinstance(again.layers[-2], ThinConv2D)
     np.testing.assert_allclose(again(x).numpy(), g(x).numpy(), atol=1e-6)
+
+
+# the U-Net's up-convolution, and the Conv2DTranspose that torch_conv_transpose builds for the ResNet G's
+# ConvTranspose2d(3, 2, padding=1, output_padding=1) (valid, no Keras output_padding, a Cropping2D after it)
+UNET_UP = {"kernel_size": 4, "strides": 2, "padding": "same"}
+RESNET_UP = {k: v for k, v in torch_conv_transpose(5, 3, 2, 1, 1)[0].get_config().items()
+             if k in ("kernel_size", "strides", "padding", "output_padding")}
+
+
+@pytest.mark.parametrize("config", [UNET_UP, RESNET_UP, {**RESNET_UP, "output_padding": 1}],
+                         ids=["unet", "resnet", "valid-op1"])
+@pytest.mark.parametrize("batch,height,width,cin,cout,bias", [(1, 8, 8, 3, 5, True), (2, 16, 11, 7, 3, False)])
+def test_subpixel_matches_conv2d_transpose_outputs_and_gradients(config, batch, height, width, cin, cout, bias):
+    x = tf.random.stateless_normal([batch, height, width, cin], seed=[7, height])
+    plain = keras.layers.Conv2DTranspose(cout, **config, use_bias=bias, bias_initializer="random_normal")
+    sub = SubPixelConv2DTranspose(cout, **config, use_bias=bias)
+    plain.build(x.shape)
+    sub.build(x.shape)
+    sub.set_weights(plain.get_weights())
+    assert sub.count_params() == plain.count_params()
+    _assert_close(_outputs_and_gradients(plain, x), _outputs_and_gradients(sub, x))
+
+
+def test_subpixel_matches_conv2d_transpose_over_kernels_strides_paddings():
+    x = tf.random.stateless_normal([1, 5, 6, 3], seed=[8, 9])
+    for kernel, stride, padding, output_padding in [(1, 2, "same", None), (2, 2, "valid", 1), (3, 3, "same", 2),
+                                                    (5, 2, "same", 0), (5, 3, "valid", None), (4, 1, "same", None),
+                                                    ((3, 4), 2, "same", (0, 1))]:
+        kwargs = {"kernel_size": kernel, "strides": stride, "padding": padding, "output_padding": output_padding}
+        plain, sub = keras.layers.Conv2DTranspose(2, **kwargs), SubPixelConv2DTranspose(2, **kwargs)
+        plain.build(x.shape)
+        sub.build(x.shape)
+        sub.set_weights(plain.get_weights())
+        _assert_close(_outputs_and_gradients(plain, x), _outputs_and_gradients(sub, x))
+
+
+@pytest.mark.parametrize("kwargs", [{"data_format": "channels_first"}, {"strides": 1, "dilation_rate": 2},
+                                    {"strides": (2, 1)}, {"output_padding": 0}])
+def test_subpixel_refuses_what_it_cannot_compute_at_build(kwargs):
+    layer = SubPixelConv2DTranspose(3, 4, **{"strides": 2, "padding": "same", **kwargs})
+    with pytest.raises(ValueError, match="SubPixelConv2DTranspose|Conv2DTranspose itself"):
+        layer.build((1, 8, 8, 4))
+
+
+@pytest.mark.parametrize("make", [lambda: unet_generator(image_size=32, ngf=4, nz=2),
+                                  lambda: resnet_generator(ngf=4, n_blocks=1, image_size=32)], ids=["unet", "resnet"])
+def test_generators_with_subpixel_transposes_match_and_share_checkpoints(make, tmp_path):
+    g = make()
+    sub = with_subpixel_transposes(g)
+    ups = [layer for layer in sub.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert ups and all(type(layer) is SubPixelConv2DTranspose for layer in ups)
+    assert [v.shape for v in sub.weights] == [v.shape for v in g.weights]
+    assert [layer.get_config() for layer in ups] == [layer.get_config() for layer in g.layers
+                                                     if isinstance(layer, keras.layers.Conv2DTranspose)]
+    inputs = tf.random.stateless_uniform([1, 32, 32, 3], seed=[5, 6], minval=-1, maxval=1)
+    inputs = [inputs, tf.random.stateless_normal([1, 2], seed=[5, 7])] if len(g.inputs) == 2 else inputs
+    want, got = _outputs_and_gradients(g, inputs), _outputs_and_gradients(sub, inputs)
+    _assert_close(want[:2], got[:2])
+    # a bias before instance norm has a zero gradient, which both compute as rounding noise (~1e-5 where kernel
+    # gradients reach ~100), so the weights' gradients are compared at the scale of the network's largest
+    _assert_close(want[2:], got[2:], scale=_largest(want[2:]))
+
+    tf.train.Checkpoint(net=g).write(str(tmp_path / "plain"))
+    fresh = with_subpixel_transposes(make())
+    tf.train.Checkpoint(net=fresh).read(str(tmp_path / "plain")).assert_consumed()
+    np.testing.assert_allclose(fresh(inputs).numpy(), g(inputs).numpy(), atol=1e-5)
+
+    sub.save(tmp_path / "sub.keras")
+    again = keras.saving.load_model(tmp_path / "sub.keras")
+    assert [type(layer) for layer in again.layers] == [type(layer) for layer in sub.layers]
+    np.testing.assert_allclose(again(inputs).numpy(), sub(inputs).numpy(), atol=1e-6)
