@@ -49,8 +49,11 @@ def measure(model_name: str, size: int, precision: str, args) -> dict:
 
 
 def _generator(model):
-    """The generator inference runs through: G for paired models, G_AB for unpaired ones."""
-    return model.G_AB if getattr(model, "unpaired", False) else model.G
+    """The generator inference runs through: G for paired models, G_AB for unpaired ones, G_B for DRIT (whose A -> B
+    also runs the content and attribute encoders)."""
+    if not getattr(model, "unpaired", False):
+        return model.G
+    return model.G_AB if hasattr(model, "G_AB") else model.G_B
 
 
 def _inference_fn(model, config):
