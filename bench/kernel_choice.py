@@ -3,7 +3,7 @@
 TF_ENABLE_ONEDNN_OPTS is read once, when TensorFlow loads, so every (model, size, setting) runs in its own
 bench.run child process (bench.speed.measure: the preset's reference architecture and batch on one in-memory
 random batch; training step median of --steps after --warmup, G inference median of --infer-runs). Prints a
-table and writes --out; tfgan_i2i/kernels.py's table of the faster setting per model is read off it.
+table and writes --out, from which a per-model default setting can be read off (not wired into the package yet).
 
     python -m bench.kernel_choice --out bench/results/kernel_choice.json          # on an idle machine
     python -m bench.kernel_choice --configs pix2pix:64,drit:64 --steps 2 --warmup 1 --infer-runs 2 --out /tmp/k.json
@@ -20,7 +20,8 @@ from . import machine
 from .run import add_derived, child_options, parse_args as run_args, run_child
 
 # one configuration per network family of the image-to-image models (DCGAN, the class-conditional MSGAN test bed,
-# is left out: its batch is labels, not images), at the preset's own size and batch (the reference ones where they exist)
+# is left out: its batch is labels, not images), at the preset's own size and batch (the reference ones where they
+# exist)
 CONFIGS = "pix2pix:256,bicyclegan:128,bicyclegan:256,cyclegan:256,unit:256,avb-gtn:256,drit:216"
 
 
@@ -29,16 +30,8 @@ def measure(spec: str, onednn: str, args) -> dict:
     name, size = spec.split(":")
     bench_args = run_args(["--steps", str(args.steps), "--warmup", str(args.warmup), "--infer-runs",
                            str(args.infer_runs), "--no-export", "--no-flops"])
-    saved = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
-    os.environ["TF_ENABLE_ONEDNN_OPTS"] = onednn
-    try:
-        result = run_child([*child_options(bench_args), "--one", f"{name}:{size}:float32"],
-                           {"model": name, "size": int(size), "precision": "float32"})
-    finally:
-        if saved is None:
-            os.environ.pop("TF_ENABLE_ONEDNN_OPTS")
-        else:
-            os.environ["TF_ENABLE_ONEDNN_OPTS"] = saved
+    result = run_child([*child_options(bench_args), "--one", f"{name}:{size}:float32"],
+                       {"model": name, "size": int(size), "precision": "float32"}, {"TF_ENABLE_ONEDNN_OPTS": onednn})
     return add_derived(result, {})
 
 
@@ -72,7 +65,7 @@ def main(argv=None) -> int:
     for spec, row in rows.items():
         c = row["choice"]
         other = max(row[s].get("other_cpu_cores", 0.0) for s in ("0", "1"))
-        cells = [f"{row[s].get(k, float('nan')):.3f}" for k in ("step_s_median",) for s in ("0", "1")]
+        cells = [f"{row[s].get('step_s_median', float('nan')):.3f}" for s in ("0", "1")]
         cells.append(_faster(c.get("train")))
         cells += [f"{row[s].get('infer_keras_s', float('nan')):.3f}" for s in ("0", "1")]
         cells.append(_faster(c.get("infer")))

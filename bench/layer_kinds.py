@@ -47,6 +47,16 @@ def conv_gflop(kernel: int, cin: int, cout: int, out_h: int, out_w: int, batch: 
     return 2.0 * kernel * kernel * cin * cout * pixels * batch / 1e9
 
 
+def table(rec: dict) -> str:
+    """A profile record's kinds as text lines (ms per step, share, GFLOP, GFLOP/s), then its largest 'other' ops."""
+    lines = [f"  {'kind':34} {'ms':>9} {'share':>6} {'GFLOP':>8} {'GFLOP/s':>8}"]
+    for kind, k in rec["kinds"].items():
+        gflops = f"{k['gflops']:8.1f}" if k["gflops"] else f"{'':8}"
+        lines.append(f"  {kind:34} {k['ms']:9.1f} {k['share']:6.1%} {k['gflop']:8.2f} {gflops}")
+    lines.append("  largest ops in 'other': " + "; ".join(f"{op} {ms:.1f} ms" for op, ms in rec["top_other"].items()))
+    return "\n".join(lines)
+
+
 def group(records: list[dict]) -> dict:
     """{kind: {"ms", "gflop", "gflops", "share"}} over all records, kinds in KINDS order, plus "total"."""
     ms, gf = defaultdict(float), defaultdict(float)

@@ -7,7 +7,8 @@ its CASES, options, random batch and thread count); see its README for setting u
 outside this repository. Runs in a torch-only environment: the one module imported from this repository is the
 pure-Python bench/layer_kinds.py.
 
-Per case and per `what` (train_step, infer_<G>): median wall ms of --steps un-profiled calls after --warmup ("step_ms"),
+Per case and per `what` (train_step, infer_<G>; CycleGAN's G_A / G_B as infer_G_AB / infer_G_BA, the TF side's
+names): median wall ms of --steps un-profiled calls after --warmup ("step_ms"),
 then --steps calls under torch.profiler. Each outermost op that has a kind takes its whole subtree (aten::convolution
 and everything it calls is one conv; Optimizer.step#Adam.step is "optimizer update"); ops without a kind (autograd
 wrappers, aten::conv2d, aten::pad) give their own self time to the kind of their largest descendant. "profiled_ms" is
@@ -37,9 +38,11 @@ from collections import defaultdict
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.append(REPO)
-from bench.layer_kinds import conv_gflop, conv_kind, group  # noqa: E402  (pure Python)
+from bench.layer_kinds import conv_gflop, conv_kind, group, table  # noqa: E402  (pure Python)
 
 OTHER = "loss, reduction, other"
+# CycleGAN's G_A maps A -> B: bench/profile_step.py's G_AB (its records pair with ours by name in profile_report)
+OUR_NAME = {"G_A": "G_AB", "G_B": "G_BA"}
 ELEMENTWISE = {
     "add", "sub", "rsub", "mul", "div", "neg", "abs", "sgn", "sign", "exp", "log", "pow", "sqrt", "rsqrt", "square",
     "reciprocal", "clamp", "clamp_min", "clamp_max", "relu", "leaky_relu", "leaky_relu_backward", "threshold_backward",
@@ -156,11 +159,7 @@ def measure(what: str, fn, before, steps: int, tp) -> dict:
 def print_record(case: str, rec: dict) -> None:
     print(f"\n{case} {rec['what']}: step {rec['step_ms']:.1f} ms, profiled {rec['profiled_ms']:.1f} ms "
           f"({rec['profiled_ms'] / rec['step_ms']:.0%}), other processes {rec['other_cores']:.2f} cores")
-    print(f"  {'kind':34s} {'ms/step':>9s} {'GFLOP':>8s} {'GFLOP/s':>8s} {'share':>6s}")
-    for kind, v in rec["kinds"].items():
-        gflops = f"{v['gflops']:.1f}" if v["gflops"] else "-"
-        print(f"  {kind:34s} {v['ms']:9.1f} {v['gflop']:8.2f} {gflops:>8s} {v['share']:6.1%}")
-    print("  largest ops in '%s': %s" % (OTHER, ", ".join(f"{k} {v:.1f} ms" for k, v in rec["top_other"].items())))
+    print(table(rec))
 
 
 def run_case(args) -> None:
@@ -206,7 +205,7 @@ def run_case(args) -> None:
         with torch.no_grad():
             for _ in range(args.warmup):
                 fn()
-            records.append(measure(f"infer_{g}", fn, lambda: None, args.steps, tp))
+            records.append(measure(f"infer_{OUR_NAME.get(g, g)}", fn, lambda: None, args.steps, tp))
         net.train()
 
     result = {"case": args.case, "framework": f"torch {torch.__version__}", "threads": args.threads,

@@ -142,11 +142,7 @@ def print_table(rec: dict) -> None:
     cover = rec["profiled_ms"] / rec["step_ms"] if rec["step_ms"] else 0.0
     print(f"\n{rec['what']}: step {rec['step_ms']:.1f} ms, profiled {rec['profiled_ms']:.1f} ms ({cover:.0%}); "
           f"oneDNN ops {rec['onednn_op_share']:.0%} of the profiled time")
-    print(f"  {'kind':34} {'ms':>9} {'share':>6} {'GFLOP':>8} {'GFLOP/s':>8}")
-    for kind, k in rec["kinds"].items():
-        gflops = f"{k['gflops']:8.1f}" if k["gflops"] else f"{'':8}"
-        print(f"  {kind:34} {k['ms']:9.1f} {k['share']:6.1%} {k['gflop']:8.2f} {gflops}")
-    print("  largest ops in 'other': " + "; ".join(f"{op} {ms:.1f} ms" for op, ms in rec["top_other"].items()))
+    print(lk.table(rec))
 
 
 # --- which layer made an op ------------------------------------------------------------------------------------

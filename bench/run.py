@@ -66,13 +66,14 @@ def child_options(args) -> list[str]:
             *(["--no-export"] if args.no_export else []), *(["--no-flops"] if args.no_flops else [])]
 
 
-def run_child(options: list[str], what: dict) -> dict:
-    """Run `python -m bench.run <options>` and return its result (the last stdout line), with the wall time and
-    the CPU seconds other processes used meanwhile; on failure `what` with the error."""
+def run_child(options: list[str], what: dict, env: dict | None = None) -> dict:
+    """Run `python -m bench.run <options>` (with `env` added to the environment) and return its result (the last
+    stdout line), with the wall time and the CPU seconds other processes used meanwhile; on failure `what` with
+    the error."""
     busy0, children0, self0, t0 = (machine.busy_cpu_seconds(), machine.children_cpu_seconds(), time.process_time(),
                                    time.perf_counter())
     out = subprocess.run([sys.executable, "-m", "bench.run", *options], capture_output=True, text=True,
-                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})})
     wall = time.perf_counter() - t0
     busy1 = machine.busy_cpu_seconds()
     if out.returncode != 0:
