@@ -3,7 +3,8 @@
 TF_ENABLE_ONEDNN_OPTS is read once, when TensorFlow loads, so every (model, size, setting) runs in its own
 bench.run child process (bench.speed.measure: the preset's reference architecture and batch on one in-memory
 random batch; training step median of --steps after --warmup, G inference median of --infer-runs). Prints a
-table and writes --out, from which a per-model default setting can be read off (not wired into the package yet).
+table and writes --out (and the table as its .md); tfgan_i2i.kernels.FASTER_TRAINING is read off it (a test checks
+that the two agree).
 
     python -m bench.kernel_choice --out bench/results/kernel_choice.json          # on an idle machine
     python -m bench.kernel_choice --configs pix2pix:64,drit:64 --steps 2 --warmup 1 --infer-runs 2 --out /tmp/k.json
@@ -52,31 +53,53 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--infer-runs", type=int, default=10)
     p.add_argument("--out", default="bench/results/kernel_choice.json")
+    p.add_argument("--append", action="store_true", help="keep --out's rows, add (or re-measure) these configs")
     args = p.parse_args(argv)
     described = machine.describe()
     print(machine.summary_line(described))
-    rows = {}
+    command = "python -m bench.kernel_choice " + " ".join(sys.argv[1:] if argv is None else argv)
+    done = {}
+    if args.append and os.path.exists(args.out):
+        with open(args.out) as f:
+            done = json.load(f)
+    rows = done.get("rows", {})
+    runs = done.get("runs", [])
+    runs.append({"date": time.strftime("%Y-%m-%d %H:%M %Z"), "command": command, "configs": args.configs})
     for spec in args.configs.split(","):
         rows[spec] = {onednn: measure(spec, onednn, args) for onednn in ("0", "1")}
         rows[spec]["choice"] = choice(rows[spec])
         print(json.dumps({spec: rows[spec]["choice"]}), flush=True)
-    print("\n| model:size | step s, default kernels | step s, oneDNN | faster | G inference s, default | oneDNN "
-          "| faster | other CPU (cores) |\n|---|---|---|---|---|---|---|---|")
+        write(args.out, {"machine": described, "runs": runs, "rows": rows})  # a killed run keeps its finished rows
+    print("\n" + table(rows))
+    print(f"wrote {args.out} and its .md table")
+    return 0
+
+
+def write(out: str, data: dict) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump(data, f, indent=2)
+    with open(os.path.splitext(out)[0] + ".md", "w") as f:
+        f.write(table(data["rows"]) + "\n")
+
+
+def table(rows: dict) -> str:
+    """The markdown table of a run: step and G inference time both ways, and which is faster by how much."""
+    lines = ["| model:size | step s, default kernels | step s, oneDNN | faster | G inference s, default | oneDNN "
+             "| faster | other CPU (cores) |", "|---|---|---|---|---|---|---|---|"]
     for spec, row in rows.items():
         c = row["choice"]
-        other = max(row[s].get("other_cpu_cores", 0.0) for s in ("0", "1"))
-        cells = [f"{row[s].get('step_s_median', float('nan')):.3f}" for s in ("0", "1")]
+        other = max(row.get(s, {}).get("other_cpu_cores", 0.0) for s in ("0", "1"))
+        cells = [_seconds(row.get(s, {}).get("step_s_median")) for s in ("0", "1")]
         cells.append(_faster(c.get("train")))
-        cells += [f"{row[s].get('infer_keras_s', float('nan')):.3f}" for s in ("0", "1")]
+        cells += [_seconds(row.get(s, {}).get("infer_keras_s")) for s in ("0", "1")]
         cells.append(_faster(c.get("infer")))
-        print(f"| {spec} | " + " | ".join(cells) + f" | {other:.2f} |")
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump({"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": described,
-                   "command": "python -m bench.kernel_choice " + " ".join(sys.argv[1:] if argv is None else argv),
-                   "rows": rows}, f, indent=2)
-    print(f"wrote {args.out}")
-    return 0
+        lines.append(f"| {spec} | " + " | ".join(cells) + f" | {other:.2f} |")
+    return "\n".join(lines)
+
+
+def _seconds(x) -> str:
+    return "-" if x is None else f"{x:.3f}"
 
 
 def _faster(c: dict | None) -> str:

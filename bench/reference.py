@@ -29,3 +29,34 @@ def reference_for(model: str, size: int) -> dict:
     found = {"step_s": REFERENCE_S_PER_STEP.get(key), "infer_s": REFERENCE_INFER_S.get(key),
              "peak_rss_gb": REFERENCE_PEAK_RSS_GB.get(key)}
     return {k: v for k, v in found.items() if v is not None}
+
+
+def parse_peers_output(text: str, case: str, size: int) -> dict:
+    """{step_s, infer_s, peak_rss_gb} from time_peers.py's lines for `case` (G inference: G, or G_A for CycleGAN,
+    on one image of `size`); raises ValueError when the step line is missing (the case failed)."""
+    found = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) < 3 or words[0] != case:
+            continue
+        if words[1] == "train_step_s" and words[2] == "median":
+            found["step_s"] = float(words[3])
+        elif words[1] in ("infer_G_s", "infer_G_A_s") and f"1 image {size}x{size}" in line:
+            found["infer_s"] = float(words[3])
+        elif words[1] == "peak_rss_mb_train":
+            found["peak_rss_gb"] = float(words[2]) / 1024
+    if "step_s" not in found:
+        raise ValueError(f"time_peers.py printed no train_step_s line for {case}:\n{text[-2000:]}")
+    return found
+
+
+def measure_reference(peers: str, python: str, model: str, size: int) -> dict:
+    """Run the PyTorch reference of (model, size) now, with ../shared/tools/reference-timing/time_peers.py copied
+    into `peers` (set up as its README says) and the torch environment's `python`; its figures as reference_for's."""
+    import os
+    import subprocess
+
+    case = f"{model}_{size}"
+    out = subprocess.run([python, "time_peers.py", "--case", case], cwd=peers, capture_output=True, text=True,
+                         env={**os.environ, "PEERS_MAX_WAIT": os.environ.get("PEERS_MAX_WAIT", "600")})
+    return parse_peers_output(out.stdout, case, size)

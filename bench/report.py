@@ -119,18 +119,25 @@ def _busy_mark(r: dict) -> str:
     return "-" if cores is None else f"{cores:.2f}" + (" !" if cores > BUSY_CORES else "")
 
 
+def _onednn(r: dict) -> str:
+    """The CPU kernels a configuration ran with (TF_ENABLE_ONEDNN_OPTS of its process)."""
+    flag = r.get("onednn")
+    return "-" if flag is None else ("off" if flag == "0" else "on")
+
+
 def training_table(results: list[dict]) -> str:
     rows = []
     for r in results:
         ref_rss = r.get("reference_peak_rss_gb")
         rows.append([
-            r["model"], str(r["size"]), str(r["batch_size"]), r["precision"], spread(r, "step_s"), fmt(r["trace_s"]),
+            r["model"], str(r["size"]), str(r["batch_size"]), r["precision"], _onednn(r), spread(r, "step_s"),
+            fmt(r["trace_s"]),
             fmt(r["images_per_s"]), fmt(r.get("reference_step_s")),
             speedup(r.get("speedup_vs_reference"), TARGET_TRAIN_SPEEDUP), fmt(r.get("train_gflop")),
             fmt(r.get("train_gflops_per_s")), pct(r.get("train_peak_fraction")),
             f"{fmt(r['peak_rss_train_gb'], 2)} / {fmt(ref_rss, 2)}", _busy_mark(r),
         ])
-    return table(["model", "size", "batch", "precision", "s/step median [min-max]", "first call s", "img/s",
+    return table(["model", "size", "batch", "precision", "oneDNN", "s/step median [min-max]", "first call s", "img/s",
                   "reference s/step", "speed-up", "GFLOP/step", "GFLOP/s", "% of peak",
                   "peak RSS GB (train / reference)", "other CPU (cores)"], rows)
 
@@ -139,7 +146,7 @@ def inference_table(results: list[dict]) -> str:
     rows = []
     for r in results:
         rows.append([
-            r["model"], str(r["size"]), r["precision"],
+            r["model"], str(r["size"]), r["precision"], _onednn(r),
             f"{fmt(r.get('infer_gflop'))} / {fmt(r.get('infer_gflop_per_layer'))}", fmt(r["infer_keras_s"]),
             *(fmt(r.get(f"infer_{b}_s")) for b in ("savedmodel", "tflite", "tflite-fp16", "tflite-int8")),
             fmt(r.get("reference_infer_s")),
@@ -147,7 +154,7 @@ def inference_table(results: list[dict]) -> str:
             + (f" ({r['infer_best_export']})" if r.get("infer_best_export") else ""),
             pct(r.get("infer_peak_fraction")),
         ])
-    return table(["model", "size", "precision", "GFLOP/image (graph / per layer)", "Keras s", "SavedModel s",
+    return table(["model", "size", "precision", "oneDNN", "GFLOP/image (graph / per layer)", "Keras s", "SavedModel s",
                   "TFLite fp32 s", "TFLite fp16 s", "TFLite int8 s", "reference s", "best speed-up",
                   "% of peak (best)"], rows)
 
@@ -196,6 +203,9 @@ def run_description(meta: dict) -> str:
         f" {meta['jit_compile']}; TF_ENABLE_ONEDNN_OPTS={meta.get('onednn', 'unset (TF default)')}",
         f"- Timed steps {meta['steps']} after {meta['warmup']} warm-up; {meta['infer_runs']} inference calls per "
         f"backend; load average at start: {fmt(meta['machine'].get('load_average_at_start'))}",
+        "- Reference figures: " + ("measured in this run, each right before the configuration it is compared with "
+                                   "(time_peers.py, torch 2.13, same threads)" if meta.get("peers")
+                                   else "../shared/REFERENCE.md"),
         "", "Command:", "", "```", meta["command"], "```", "",
     ]
     return "\n".join(lines)
@@ -243,7 +253,8 @@ def main(argv=None):
                                      "says that no figures have been recorded yet")
     p.add_argument("--out", default="bench/README.md")
     p.add_argument("--allow-short", action="store_true", help="write a smoke run's tables (labelled as such)")
-    p.add_argument("--notes", help="a Markdown file appended after the tables (e.g. bench/levers.md: what was tried)")
+    p.add_argument("--notes", action="append", default=[],
+                   help="a Markdown file appended after the tables (e.g. bench/levers.md: what was tried); repeatable")
     args = p.parse_args(argv)
     data = None
     if args.results and os.path.exists(args.results):
@@ -251,10 +262,11 @@ def main(argv=None):
             data = json.load(f)
     elif args.results:
         print(f"{args.results} does not exist: writing the how-to and 'no figures yet'")
-    notes = None
-    if args.notes:
-        with open(args.notes, encoding="utf-8") as f:
-            notes = f.read()
+    notes = []
+    for path in args.notes:
+        with open(path, encoding="utf-8") as f:
+            notes.append(f.read())
+    notes = "\n".join(notes) or None
     text = render(data, args.allow_short, notes)
     with open(args.out, "w", encoding="utf-8") as f:
         f.write(text)

@@ -10,7 +10,9 @@ images/s, peak RSS, generator inference latency (Keras; for float32 also SavedMo
 FLOPs per step and per image (bench.flops) with the achieved GFLOP/s and fraction of the machine's peak
 (bench.machine), and the losses of the timed steps (so mixed_bfloat16 can be compared with float32). Each
 --pipeline MODEL:SIZE runs bench.pipeline: step time fed by JPEG decoding vs. by data in memory. The reference
-figures (bench.reference) are from ../shared/REFERENCE.md. Threads: TF intra-op / inter-op set by --intra /
+figures (bench.reference) are from ../shared/REFERENCE.md, or with --peers measured right before each configuration
+by running the reference itself (time_peers.py). --onednn auto gives each configuration the CPU kernels the package
+picks for its model (tfgan_i2i.kernels). Threads: TF intra-op / inter-op set by --intra /
 --inter (default: the core count and 1). The CPU time other processes used during each configuration is
 recorded: benchmark only on an otherwise idle machine (on 2 cores a second busy process makes a step 2-7x slower).
 """
@@ -25,10 +27,11 @@ import subprocess
 import sys
 import time
 
-import tfgan_i2i  # noqa: F401,E402 - first, so its TensorFlow settings (oneDNN on) apply before TF loads
+import tfgan_i2i  # noqa: E402 - first, so its TensorFlow settings (oneDNN default) apply before TF loads
+import tfgan_i2i.kernels
 
 from . import machine
-from .reference import REFERENCE_S_PER_STEP, reference_for
+from .reference import REFERENCE_S_PER_STEP, measure_reference, reference_for
 
 EXPORT_BACKENDS = ("savedmodel", "tflite", "tflite-fp16", "tflite-int8")
 
@@ -53,6 +56,16 @@ def parse_args(argv=None):
                    help="comma-separated MODEL:SIZE for the input-pipeline stall check, or 'none'")
     p.add_argument("--no-export", action="store_true", help="skip the SavedModel/TFLite latencies")
     p.add_argument("--no-flops", action="store_true", help="skip the FLOP counts")
+    p.add_argument("--onednn", choices=("auto", "on", "off", "env"), default="env",
+                   help="CPU kernels of each configuration's process: auto = the package's choice for the model "
+                        "(tfgan_i2i.kernels), on / off, or env = this process's TF_ENABLE_ONEDNN_OPTS (default)")
+    p.add_argument("--adam", choices=("fused", "op-by-op"), default="fused",
+                   help="TorchAdam's update: one fused kernel per variable (the package's default) or op by op")
+    p.add_argument("--peers", metavar="DIR",
+                   help="time the PyTorch reference (time_peers.py in DIR, see ../shared/tools/reference-timing) "
+                        "right before each configuration that has one, and compare against that instead of "
+                        "../shared/REFERENCE.md's figures")
+    p.add_argument("--peers-python", default="/work/torchenv/bin/python", help="the torch environment for --peers")
     p.add_argument("--out", default="bench/results/speed.json")
     p.add_argument("--one", help=argparse.SUPPRESS)  # internal: MODEL:SIZE:PRECISION in this process
     p.add_argument("--one-pipeline", help=argparse.SUPPRESS)  # internal: MODEL:SIZE in this process
@@ -63,6 +76,7 @@ def child_options(args) -> list[str]:
     """The options a child process needs to measure one configuration the way the parent was asked to."""
     return ["--steps", str(args.steps), "--warmup", str(args.warmup), "--infer-runs", str(args.infer_runs),
             "--intra", str(args.intra), "--inter", str(args.inter), "--jit-compile", args.jit_compile,
+            "--adam", args.adam,
             *(["--no-export"] if args.no_export else []), *(["--no-flops"] if args.no_flops else [])]
 
 
@@ -88,8 +102,9 @@ def run_child(options: list[str], what: dict, env: dict | None = None) -> dict:
     return result
 
 
-def add_derived(result: dict, peak: dict) -> dict:
-    """Achieved GFLOP/s, fraction of peak, and speed-ups / memory against the reference, where the inputs exist."""
+def add_derived(result: dict, peak: dict, ref: dict | None = None) -> dict:
+    """Achieved GFLOP/s, fraction of peak, and speed-ups / memory against the reference (`ref`, default
+    ../shared/REFERENCE.md's figures), where the inputs exist."""
     if "error" in result:
         return result
     peak_gflops = machine.peak_for(result["precision"], peak)
@@ -106,7 +121,7 @@ def add_derived(result: dict, peak: dict) -> dict:
     if "infer_gflop" in result and peak_gflops:
         best = result.get("infer_best_export_s", result["infer_keras_s"])
         result["infer_peak_fraction"] = result["infer_gflop"] / best / peak_gflops
-    ref = reference_for(result["model"], result["size"])
+    ref = reference_for(result["model"], result["size"]) if ref is None else ref
     if "step_s" in ref:
         result["reference_step_s"] = ref["step_s"]
         result["speedup_vs_reference"] = ref["step_s"] / step_s
@@ -117,6 +132,12 @@ def add_derived(result: dict, peak: dict) -> dict:
     if "peak_rss_gb" in ref:
         result["reference_peak_rss_gb"] = ref["peak_rss_gb"]
     return result
+
+
+def _onednn_flag(choice: str, model: str) -> str:
+    """TF_ENABLE_ONEDNN_OPTS for a configuration: on/off as asked, or the package's choice for the model."""
+    setting = tfgan_i2i.kernels.FASTER_TRAINING.get(model, tfgan_i2i.kernels.DEFAULT) if choice == "auto" else choice
+    return "1" if setting == "on" else "0"
 
 
 def configurations(args) -> list[tuple[str, int, str]]:
@@ -137,7 +158,8 @@ def meta(args, argv, described: dict) -> dict:
         "date": time.strftime("%Y-%m-%d %H:%M %Z"), "tf": tf.__version__, "keras": keras.__version__,
         "python": platform.python_version(), "platform": platform.platform(), "machine": described,
         "intra_op_threads": args.intra, "inter_op_threads": args.inter, "jit_compile": args.jit_compile,
-        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS") if args.onednn == "env" else f"per model ({args.onednn})",
+        "peers": args.peers, "adam": args.adam,
         "steps": args.steps, "warmup": args.warmup, "infer_runs": args.infer_runs,
         "command": "python -m bench.run " + shlex.join(sys.argv[1:] if argv is None else argv),
     }
@@ -168,9 +190,17 @@ def main(argv=None):
     results = []
     for name, size, precision in configurations(args):
         what = {"model": name, "size": size, "precision": precision}
-        results.append(add_derived(run_child([*child_options(args), "--one", f"{name}:{size}:{precision}"], what),
-                                   cpu_peak))
-        print(json.dumps(results[-1]))
+        ref = None
+        if args.peers and (name, size) in REFERENCE_S_PER_STEP:
+            ref = measure_reference(args.peers, args.peers_python, name, size)  # right before ours, same run
+            print(json.dumps({"reference": f"{name}_{size}", **ref}), flush=True)
+        env = {} if args.onednn == "env" else {tfgan_i2i.kernels.ENV: _onednn_flag(args.onednn, name)}
+        result = run_child([*child_options(args), "--one", f"{name}:{size}:{precision}"], what, env)
+        result["onednn"] = env.get(tfgan_i2i.kernels.ENV, os.environ.get(tfgan_i2i.kernels.ENV))
+        if ref is not None:
+            result["reference_measured_in_this_run"] = True
+        results.append(add_derived(result, cpu_peak, ref))
+        print(json.dumps(results[-1]), flush=True)
     pipelines = []
     for spec in ([] if args.pipeline == "none" else args.pipeline.split(",")):
         name, size = spec.split(":")

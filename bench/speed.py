@@ -21,7 +21,7 @@ from . import timing
 def measure(model_name: str, size: int, precision: str, args) -> dict:
     """The result dict of one configuration (see the module doc); args: the bench.run options."""
     timing.configure_tf(args.intra, args.inter, precision)
-    config, model = timing.build_compiled(model_name, size, args.jit_compile)
+    config, model = timing.build_compiled(model_name, size, args.jit_compile, fused_adam=args.adam == "fused")
     batch = timing.random_batch(config)
     iterator = timing.in_memory_iterator(batch)
     first_s = timing.first_and_warmup(model, iterator, args.warmup)
@@ -29,7 +29,7 @@ def measure(model_name: str, size: int, precision: str, args) -> dict:
     step = timing.spread(times)
     result = {
         "model": model_name, "size": size, "precision": precision, "batch_size": config.batch_size,
-        "jit_compile": bool(model.jit_compile), "params_G": _generator(model).count_params(),
+        "jit_compile": bool(model.jit_compile), "adam": args.adam, "params_G": _generator(model).count_params(),
         "trace_s": first_s, "step_s_median": step["median"], "step_s_min": step["min"], "step_s_max": step["max"],
         "steps": args.steps, "warmup": args.warmup, "images_per_s": config.batch_size / step["median"],
         "losses_last_step": losses[-1] if losses else {},

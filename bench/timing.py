@@ -17,10 +17,11 @@ def configure_tf(intra: int, inter: int, precision: str = "float32", seed: int =
     keras.utils.set_random_seed(seed)
 
 
-def build_compiled(model_name: str, size: int, jit_compile: str = "auto"):
+def build_compiled(model_name: str, size: int, jit_compile: str = "auto", fused_adam: bool = True):
     """(config, model): the model's preset (reference architecture and batch size) at `size`, compiled.
 
-    jit_compile "auto" is Keras's rule (XLA on when a GPU is present, off on CPU-only machines).
+    jit_compile "auto" is Keras's rule (XLA on when a GPU is present, off on CPU-only machines). fused_adam False:
+    TorchAdam's op-by-op update instead of its fused kernel (the A/B of that lever).
     """
     from tfgan_i2i.config import preset
     from tfgan_i2i.models import build_model
@@ -28,6 +29,8 @@ def build_compiled(model_name: str, size: int, jit_compile: str = "auto"):
     config = preset(model_name, image_size=size, load_size=size, input_nc=3, output_nc=3)
     model = build_model(config)
     model.compile(jit_compile={"auto": "auto", "on": True, "off": False}[jit_compile])
+    for optimizer in model.optimizers_by_name.values():
+        optimizer.fused = fused_adam  # read when the step is traced, on its first call
     model.make_train_function()
     return config, model
 

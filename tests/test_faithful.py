@@ -26,14 +26,15 @@ def torch_adam_reference(w, grads, lr, b1, b2, eps, wd):
     return w
 
 
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("wd", [0.0, 1e-2])
-def test_torch_adam_matches_pytorch_algorithm(wd):
+def test_torch_adam_matches_pytorch_algorithm(wd, fused):
     rng = np.random.default_rng(0)
     w0 = rng.normal(size=(5,)).astype("float32")
     # tiny gradients make the eps placement visible: Keras' Adam would differ from PyTorch's here
     grads = [rng.normal(scale=1e-6, size=(5,)).astype("float32") for _ in range(4)]
     var = tf.Variable(w0)
-    opt = TorchAdam(l2=wd, learning_rate=0.1, beta_1=0.5, beta_2=0.999, epsilon=1e-8)
+    opt = TorchAdam(l2=wd, fused=fused, learning_rate=0.1, beta_1=0.5, beta_2=0.999, epsilon=1e-8)
     for g in grads:
         opt.apply_gradients([(tf.constant(g), var)])
     want = torch_adam_reference(w0, grads, 0.1, 0.5, 0.999, 1e-8, wd)
@@ -44,6 +45,36 @@ def test_torch_adam_matches_pytorch_algorithm(wd):
         for g in grads:
             keras_adam.apply_gradients([(tf.constant(g), var_k)])
         assert np.abs(var_k.numpy() - want).max() > 1e-3
+
+
+def test_fused_update_is_one_kernel_per_variable_and_matches_the_op_by_op_one():
+    """The fused path (ResourceApplyAdam, eps rescaled) trains a small conv net to the same weights, clip included."""
+    import keras
+
+    def run(fused):
+        keras.utils.set_random_seed(1)
+        net = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3), keras.layers.Dense(2)])
+        opt = TorchAdam(l2=1e-4, fused=fused, learning_rate=2e-4, beta_1=0.5, beta_2=0.999, epsilon=1e-8,
+                        global_clipnorm=0.5)
+        x = tf.random.stateless_normal((2, 8, 8, 3), seed=(0, 1))
+
+        @tf.function
+        def step():
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(net(x) - 1.0))
+            opt.apply_gradients(zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables))
+
+        for _ in range(5):
+            step()
+        ops = {op.type for op in step.get_concrete_function().graph.get_operations()}
+        return [w.numpy() for w in net.weights], ops
+
+    fused_w, fused_ops = run(True)
+    plain_w, plain_ops = run(False)
+    assert "ResourceApplyAdam" in fused_ops and "ResourceApplyAdam" not in plain_ops
+    for a, b in zip(fused_w, plain_w):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    assert TorchAdam.from_config(TorchAdam(fused=False).get_config()).fused is False
 
 
 def test_coupled_weight_decay_moves_weights_with_zero_gradient():

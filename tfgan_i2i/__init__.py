@@ -1,9 +1,12 @@
 """tfgan_i2i: image-to-image translation GANs (pix2pix, cVAE-GAN, cLR-GAN, BicycleGAN, MSGAN) for Keras 3."""
 import os as _os
 
+from . import kernels as _kernels  # pure Python; records whether the user set TF_ENABLE_ONEDNN_OPTS
+
 # oneDNN's CPU kernels: TensorFlow leaves them off on CPUs other than recent Intel ones (AMD EPYC here), where they
-# make a BicycleGAN step 1.2x and G inference 1.3x faster (bench/README.md). Only takes effect if set before
-# TensorFlow is first imported; a TF_ENABLE_ONEDNN_OPTS already in the environment wins.
-_os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+# make most models' steps faster but CycleGAN's slower (tfgan_i2i.kernels, bench/README.md). Only takes effect if
+# set before TensorFlow is first imported; a TF_ENABLE_ONEDNN_OPTS already in the environment wins, and
+# `tfgan-i2i train` (or tfgan_i2i.kernels.select) picks the faster setting for the model being trained.
+_os.environ.setdefault(_kernels.ENV, "1" if _kernels.DEFAULT == "on" else "0")
 
 __version__ = "0.1.0"

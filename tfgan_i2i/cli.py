@@ -31,7 +31,7 @@ TRAIN_FLAGS = {
     "lambda_cycle": "lambda_cycle", "lambda_identity": "lambda_identity", "pool_size": "pool_size",
     "clip_norm": "clip_norm", "ms_warmup": "ms_warmup", "lr_D": "lr_D", "lr_T": "lr_T", "ema_decay": "ema_decay",
     "lambda_r1": "lambda_r1", "n_critic": "n_critic", "test_mode": "test_mode", "weight_decay": "weight_decay",
-    "d_iter": "d_iter",
+    "d_iter": "d_iter", "onednn": "onednn",
 }
 
 
@@ -155,7 +155,34 @@ def _add_train(sub) -> None:
                    help="CycleGAN: generated images kept per domain for D (0 = off)")
     p.add_argument("--clip-norm", type=float, metavar="X",
                    help="clip each optimizer's gradients to this global norm (default 0 = off, as in the papers)")
-    p.set_defaults(func=_run_train)
+    p.add_argument("--onednn", choices=("auto", "on", "off"), default=None,
+                   help="CPU kernels: oneDNN (on) or TensorFlow's default ones (off); default auto: the faster one for "
+                        "the model as measured in bench/README.md, unless TF_ENABLE_ONEDNN_OPTS is set")
+    p.set_defaults(func=_run_train, before_tensorflow=_choose_kernels)
+
+
+def _choose_kernels(args) -> None:
+    """Pick the CPU kernel library for the model being trained; runs before TensorFlow loads (see kernels.select).
+
+    The model and any onednn request come from the flags, else from the --config file read as plain text (its
+    validation needs TensorFlow); a file that cannot be read is left for config_from_args to report.
+    """
+    from . import kernels
+    from .config import _parse
+
+    raw = {}
+    if args.config:
+        try:
+            with open(args.config, encoding="utf-8") as f:
+                raw = _parse(args.config, f.read())
+        except (ConfigError, OSError, UnicodeDecodeError):
+            raw = {}
+        raw = raw if isinstance(raw, dict) else {}
+    model = args.model or raw.get("model") or "bicyclegan"
+    requested = args.onednn or raw.get("onednn") or "auto"
+    if requested not in kernels.CHOICES:
+        return  # config_from_args refuses the value with its one-line message
+    print(kernels.describe(*kernels.select(str(model), requested)))
 
 
 def config_from_args(args) -> Config:
@@ -514,6 +541,8 @@ def run_command(parser: argparse.ArgumentParser, argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if getattr(args, "before_tensorflow", None):
+        args.before_tensorflow(args)  # settings TensorFlow reads once, when it loads (train: the CPU kernels)
     quiet_tensorflow(args.verbose)  # before TensorFlow is first imported, which the imports below do
     from .data.images import DataError
     from .export.loaded import ExportError

@@ -121,6 +121,9 @@ class Config:
     weight_decay_mode: str = "l2"      # l2: PyTorch Adam's coupled L2, grad += weight_decay * w (the references) |
                                        # decoupled: AdamW / Keras, w -= lr * weight_decay * w
     clip_norm: float = 0.0             # clip each optimizer's gradients to this global norm (0: off, as the papers)
+    onednn: str = "auto"               # CPU kernels: auto (the faster library for this model, tfgan_i2i.kernels) |
+                                       # on (oneDNN) | off (TF's default kernels); a run's config.json records the
+                                       # setting TensorFlow ran with
 
     # DRIT / DRIT-MS (nz = attribute size, n_res / n_shared / n_downsample as UNIT's, lambda_cycle = cross-cycle,
     # lambda_recon = self-reconstruction, lambda_kl = attribute KL, lambda_latent = latent regression)
@@ -352,6 +355,7 @@ _CHOICES = {
     "weight_decay_mode": ("l2", "decoupled"),
     "avb_update": ("simultaneous", "critic_first"),
     "test_mode": ("eval", "train"),
+    "onednn": ("auto", "on", "off"),
 }
 
 # Every numeric option: (test, rule, hint) -- the value must pass test(value); the message states the rule and hint.

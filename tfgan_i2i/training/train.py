@@ -6,6 +6,7 @@ import time
 
 import keras
 
+from .. import kernels
 from ..config import Config
 from ..data import find_pairs, paired_arrays, paired_dataset
 from ..data.unpaired import find_unpaired, unpaired_arrays, unpaired_dataset
@@ -24,6 +25,19 @@ def _fixed_split(data_dir: str) -> str:
     """The split the fixed sample-grid inputs come from: test when the dataset has one, else train."""
     has_test = os.path.isdir(os.path.join(data_dir, "test")) or os.path.isdir(os.path.join(data_dir, "testA"))
     return "test" if has_test else "train"
+
+
+def _record_kernels(config: Config, verbose: int) -> Config:
+    """`config` with onednn set to the CPU kernels TensorFlow loaded with (what config.json records).
+
+    The setting is process-wide and fixed when TensorFlow loads, so a config asking for the other one can only be
+    warned about here (`tfgan-i2i train` and tfgan_i2i.kernels.select set it in time).
+    """
+    loaded = kernels.in_effect()
+    if config.onednn != "auto" and config.onednn != loaded and verbose:
+        print(f"warning: the config asks for onednn={config.onednn}, but TensorFlow was loaded with oneDNN {loaded}; "
+              f"set {kernels.ENV}={'1' if config.onednn == 'on' else '0'} before TensorFlow is imported")
+    return config.replace(onednn=loaded)
 
 
 def _set_aside(checkpoint_dir: str, verbose: int) -> None:
@@ -56,7 +70,7 @@ def train(config: Config, data_dir: str, logdir: str, epochs: int | None = None,
     (the others checkpoint to a deleted temporary folder), and all of them resume from `logdir/checkpoints`,
     which must be on storage every worker can read.
     """
-    config = config.validate()
+    config = _record_kernels(config.validate(), verbose)
     strategy = make_strategy(strategy)  # first: multi-worker and TPU set up the runtime before any other TF work
     chief = is_chief(strategy)
     logdir = os.fspath(logdir)

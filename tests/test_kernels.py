@@ -1,0 +1,100 @@
+"""The CPU kernel library per model (tfgan_i2i.kernels): chosen before TensorFlow loads, recorded in config.json."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tfgan_i2i import kernels
+from tfgan_i2i.cli import TRAINABLE_MODELS, main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _clean_env(**extra):
+    env = {k: v for k, v in os.environ.items() if k != kernels.ENV}
+    return {**env, **extra}
+
+
+def _python(code: str, **env) -> str:
+    result = subprocess.run([sys.executable, "-c", code], env=_clean_env(**env), capture_output=True, text=True,
+                            timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_every_trainable_model_has_a_measured_setting():
+    assert set(kernels.FASTER_TRAINING) == set(TRAINABLE_MODELS)
+    assert set(kernels.FASTER_TRAINING.values()) <= {"on", "off"}
+
+
+def test_table_agrees_with_the_committed_measurement():
+    """Each model measured by bench/kernel_choice.py gets the setting that was faster for its training step."""
+    with open(os.path.join(ROOT, "bench", "results", "kernel_choice.json")) as f:
+        rows = json.load(f)["rows"]
+    for spec, row in rows.items():
+        model = spec.split(":")[0]
+        faster = "on" if row["choice"]["train"]["onednn"] == "1" else "off"
+        assert kernels.FASTER_TRAINING[model] == faster, spec
+
+
+@pytest.mark.parametrize("model, requested, user, expected", [
+    ("cyclegan", "auto", None, kernels.FASTER_TRAINING["cyclegan"]),
+    ("pix2pix", "auto", None, kernels.FASTER_TRAINING["pix2pix"]),
+    ("cyclegan", "on", None, "on"),
+    ("pix2pix", "off", "1", "off"),      # an explicit request beats the environment
+    ("cyclegan", "auto", "1", "on"),     # the user's environment beats the table
+    ("pix2pix", "auto", "0", "off"),
+    ("no-such-model", "auto", None, kernels.DEFAULT),
+])
+def test_select_before_tensorflow_loads(model, requested, user, expected):
+    code = ("import os, sys, tfgan_i2i.cli\nfrom tfgan_i2i import kernels\n"
+            f"setting, why = kernels.select({model!r}, {requested!r})\n"
+            "assert 'tensorflow' not in sys.modules\n"
+            "print(setting, os.environ[kernels.ENV])")
+    out = _python(code, **({kernels.ENV: user} if user is not None else {}))
+    assert out.split() == [expected, "1" if expected == "on" else "0"]
+
+
+def test_select_after_tensorflow_loaded_reports_what_it_runs_with():
+    import tensorflow  # noqa: F401
+
+    loaded = kernels.in_effect()
+    other = "off" if loaded == "on" else "on"
+    before = os.environ.get(kernels.ENV)
+    setting, why = kernels.select("cyclegan", other)
+    assert setting == loaded and "already loaded" in why
+    assert os.environ.get(kernels.ENV) == before  # nothing changed behind TensorFlow's back
+    with pytest.raises(ValueError, match="onednn='fast'"):
+        kernels.select("cyclegan", "fast")
+
+
+def test_in_effect_reads_what_tensorflow_loaded_with():
+    for flag, name in (("0", "off"), ("1", "on")):
+        code = "import tensorflow\nfrom tfgan_i2i import kernels\nprint(kernels.in_effect())"
+        assert _python(code, **{kernels.ENV: flag}).split()[-1] == name
+
+
+def test_train_command_picks_the_setting_prints_it_and_records_it(tmp_path):
+    """`tfgan-i2i train` without any choice: the table's setting for CycleGAN, printed once, in config.json."""
+    expected = kernels.FASTER_TRAINING["cyclegan"]
+    logdir = tmp_path / "run"
+    code = ("import sys\nfrom tfgan_i2i.cli import main\nsys.exit(main(['train', '--model', 'cyclegan', '--logdir', "
+            f"{str(logdir)!r}, '--size', '32', '--ngf', '4', '--ndf', '4', '--batch-size', '1', '--epochs', '1', "
+            "'--epochs-decay', '0', '--steps-per-epoch', '1', '--samples', '1', '--num-fixed', '1', '--quiet']))")
+    out = _python(code)
+    lines = [line for line in out.splitlines() if line.startswith("CPU kernels:")]
+    assert len(lines) == 1 and f"onednn={expected}" in lines[0], out
+    assert json.loads((logdir / "config.json").read_text())["onednn"] == expected
+
+
+def test_config_onednn_is_validated_and_recorded(tmp_path, capsys):
+    from tfgan_i2i.config import ConfigError, preset
+
+    with pytest.raises(ConfigError, match="option onednn='fast' is not one of auto, on, off"):
+        preset("pix2pix", onednn="fast")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"model": "pix2pix", "onednn": "fast"}))
+    assert main(["train", "--config", str(bad), "--logdir", str(tmp_path / "r")]) == 2
+    assert "onednn='fast' is not one of auto, on, off" in capsys.readouterr().err
