@@ -30,13 +30,16 @@ def test_every_trainable_model_has_a_measured_setting():
 
 
 def test_table_agrees_with_the_committed_measurement():
-    """Each model measured by bench/kernel_choice.py gets the setting that was faster for its training step."""
+    """Each model measured by bench/kernel_choice.py gets the setting that was faster for its training step (a win
+    by less than kernels.TIE keeps the default)."""
     with open(os.path.join(ROOT, "bench", "results", "kernel_choice.json")) as f:
         rows = json.load(f)["rows"]
+    assert {"pix2pix:256", "cyclegan:256", "unit:256", "drit:216"} <= set(rows)
     for spec, row in rows.items():
         model = spec.split(":")[0]
-        faster = "on" if row["choice"]["train"]["onednn"] == "1" else "off"
-        assert kernels.FASTER_TRAINING[model] == faster, spec
+        train = row["choice"]["train"]
+        faster = "on" if train["onednn"] == "1" else "off"
+        assert kernels.FASTER_TRAINING[model] == (faster if train["speedup"] >= kernels.TIE else kernels.DEFAULT), spec
 
 
 @pytest.mark.parametrize("model, requested, user, expected", [

@@ -168,16 +168,14 @@ def _choose_kernels(args) -> None:
     validation needs TensorFlow); a file that cannot be read is left for config_from_args to report.
     """
     from . import kernels
-    from .config import _parse
+    from .config import read_options
 
     raw = {}
     if args.config:
         try:
-            with open(args.config, encoding="utf-8") as f:
-                raw = _parse(args.config, f.read())
-        except (ConfigError, OSError, UnicodeDecodeError):
-            raw = {}
-        raw = raw if isinstance(raw, dict) else {}
+            raw = read_options(args.config)
+        except ConfigError:
+            pass
     model = args.model or raw.get("model") or "bicyclegan"
     requested = args.onednn or raw.get("onednn") or "auto"
     if requested not in kernels.CHOICES:

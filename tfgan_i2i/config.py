@@ -302,20 +302,27 @@ class Config:
     @classmethod
     def load(cls, path: str) -> "Config":
         """Read a config from a .json or .yaml/.yml file."""
-        if not os.path.isfile(path):
-            raise ConfigError(f"config file {path} does not exist")
-        try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        except (OSError, UnicodeDecodeError) as e:
-            raise ConfigError(f"config file {path} could not be read: {e}") from e
-        values = _parse(path, text)
-        if not isinstance(values, dict):
-            raise ConfigError(f"config file {path} must hold a mapping of option: value")
-        for key in values:
-            if not isinstance(key, str):
-                raise ConfigError(f"config file {path}: option name {key!r} is not text; use Config's option names")
+        values = read_options(path)
         return preset(values["model"], **values) if "model" in values else cls.from_dict(values)
+
+
+def read_options(path: str) -> dict[str, Any]:
+    """The option: value mapping a .json or .yaml/.yml config file holds, not yet validated (validation needs the
+    networks, so TensorFlow; `tfgan-i2i train` reads the model name before TensorFlow loads)."""
+    if not os.path.isfile(path):
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"config file {path} could not be read: {e}") from e
+    values = _parse(path, text)
+    if not isinstance(values, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of option: value")
+    for key in values:
+        if not isinstance(key, str):
+            raise ConfigError(f"config file {path}: option name {key!r} is not text; use Config's option names")
+    return values
 
 
 def _parse(path: str, text: str) -> Any:
