@@ -40,6 +40,15 @@ python -m bench.run --models bicyclegan --sizes 32 --steps 2 --warmup 1 --infer-
 
 # the FLOP counter's cross-check (graph count vs. per-layer count)
 python -m bench.flops
+
+# issue 16: each model with the CPU kernels the package picks for it, each configuration right after the PyTorch
+# reference in the same run (time_peers.py set up in /work/peers as ../shared/tools/reference-timing says, torch in
+# /work/torchenv); which kernel library is faster per model; TorchAdam fused vs op by op
+python -m bench.run --models bicyclegan,pix2pix,cyclegan --sizes 128,256 --only-reference --onednn auto \
+    --peers /work/peers --peers-python /work/torchenv/bin/python --infer-runs 5 --pipeline none --out bench/results/speed.json
+python -m bench.kernel_choice --steps 6 --warmup 2 --infer-runs 5 --out bench/results/kernel_choice.json
+python -m bench.run --models pix2pix,bicyclegan --sizes 256,128 --only-reference --onednn auto --adam op-by-op \
+    --steps 10 --warmup 2 --no-export --no-flops --pipeline none --out bench/results/adam_ab_op-by-op.json
 ```
 
 Run from the repository root. Useful options of `bench.run`: `--intra N --inter M` (TF thread counts; default:
@@ -122,7 +131,7 @@ def _busy_mark(r: dict) -> str:
 def _onednn(r: dict) -> str:
     """The CPU kernels a configuration ran with (TF_ENABLE_ONEDNN_OPTS of its process)."""
     flag = r.get("onednn")
-    return "-" if flag is None else ("off" if flag == "0" else "on")
+    return {"0": "off", "1": "on"}.get(flag, "-")
 
 
 def training_table(results: list[dict]) -> str:
@@ -222,6 +231,8 @@ def results_section(data: dict, allow_short: bool) -> str:
     parts = ["## Results\n"]
     if short:
         parts.append("**Smoke run with too few steps: these are NOT benchmark results.**\n")
+    for r in ok:  # runs before per-configuration settings: the whole run's TF_ENABLE_ONEDNN_OPTS
+        r.setdefault("onednn", meta.get("onednn"))
     parts += [run_description(meta), "### Training\n", training_table(ok), "### Generator inference (one image)\n",
               inference_table(ok)]
     losses = losses_table(ok)
