@@ -44,10 +44,11 @@ python -m bench.flops
 # issue 16: each model with the CPU kernels the package picks for it, each configuration right after the PyTorch
 # reference in the same run (time_peers.py set up in /work/peers as ../shared/tools/reference-timing says, torch in
 # /work/torchenv); which kernel library is faster per model; TorchAdam fused vs op by op
-python -m bench.run --models bicyclegan,pix2pix,cyclegan --sizes 128,256 --only-reference --onednn auto \
-    --peers /work/peers --peers-python /work/torchenv/bin/python --infer-runs 5 --pipeline none --out bench/results/speed.json
+python -m bench.run --models bicyclegan,pix2pix,cyclegan --sizes 128,256 --only-reference --onednn auto \\
+    --peers /work/peers --peers-python /work/torchenv/bin/python --infer-runs 5 --pipeline none \\
+    --out bench/results/speed.json
 python -m bench.kernel_choice --steps 6 --warmup 2 --infer-runs 5 --out bench/results/kernel_choice.json
-python -m bench.run --models pix2pix,bicyclegan --sizes 256,128 --only-reference --onednn auto --adam op-by-op \
+python -m bench.run --models pix2pix,bicyclegan --sizes 256,128 --only-reference --onednn auto --adam op-by-op \\
     --steps 10 --warmup 2 --no-export --no-flops --pipeline none --out bench/results/adam_ab_op-by-op.json
 ```
 
