@@ -7,6 +7,6 @@ from . import kernels as _kernels  # pure Python; records whether the user set T
 # make most models' steps faster but CycleGAN's and DRIT's slower (tfgan_i2i.kernels, bench/README.md). Only takes
 # effect if set before TensorFlow is first imported; a TF_ENABLE_ONEDNN_OPTS already in the environment wins, and
 # `tfgan-i2i train` (or tfgan_i2i.kernels.select) picks the faster setting for the model being trained.
-_os.environ.setdefault(_kernels.ENV, "1" if _kernels.DEFAULT == "on" else "0")
+_os.environ.setdefault(_kernels.ENV, _kernels.flag(_kernels.DEFAULT))
 
 __version__ = "0.1.0"

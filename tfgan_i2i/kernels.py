@@ -36,8 +36,14 @@ DEFAULT = "on"  # `import tfgan_i2i` without a model: the faster setting for mos
 TIE = 1.03
 
 
-def _flag(value: str) -> str:
-    return "1" if value == "on" else "0"
+def flag(setting: str) -> str:
+    """TF_ENABLE_ONEDNN_OPTS's value for "on" / "off"."""
+    return "1" if setting == "on" else "0"
+
+
+def preferred(model: str) -> str:
+    """The faster setting for training `model` ("on"/"off"; DEFAULT for a model not in the table)."""
+    return FASTER_TRAINING.get(model, DEFAULT)
 
 
 def _name(flag: str) -> str:
@@ -67,11 +73,11 @@ def select(model: str, requested: str = "auto") -> tuple[str, str]:
     elif USER_SETTING is not None:
         want, why = _name(USER_SETTING), f"{ENV}={USER_SETTING} in the environment"
     else:
-        want = FASTER_TRAINING.get(model, DEFAULT)
+        want = preferred(model)
         why = f"faster for {model}'s training step on the benchmark CPU (bench/README.md); --onednn on|off overrides"
     loaded = in_effect()
     if loaded is None:
-        os.environ[ENV] = _flag(want)
+        os.environ[ENV] = flag(want)
         return want, why
     if loaded != want:
         why = (f"TensorFlow was already loaded with oneDNN {loaded} ({why} asked for {want}); set {ENV} before "
@@ -85,4 +91,5 @@ def describe(setting: str, why: str) -> str:
     return f"CPU kernels: {library} (onednn={setting}: {why})"
 
 
-__all__ = ["CHOICES", "DEFAULT", "ENV", "FASTER_TRAINING", "TIE", "USER_SETTING", "describe", "in_effect", "select"]
+__all__ = ["CHOICES", "DEFAULT", "ENV", "FASTER_TRAINING", "TIE", "USER_SETTING", "describe", "flag", "in_effect",
+           "preferred", "select"]

@@ -36,7 +36,7 @@ def _record_kernels(config: Config, verbose: int) -> Config:
     loaded = kernels.in_effect()
     if config.onednn != "auto" and config.onednn != loaded and verbose:
         print(f"warning: the config asks for onednn={config.onednn}, but TensorFlow was loaded with oneDNN {loaded}; "
-              f"set {kernels.ENV}={'1' if config.onednn == 'on' else '0'} before TensorFlow is imported")
+              f"set {kernels.ENV}={kernels.flag(config.onednn)} before TensorFlow is imported")
     return config.replace(onednn=loaded)
 
 
