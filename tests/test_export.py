@@ -133,6 +133,38 @@ def test_tflite_full_int8_calibrated_on_training_images(exported, real_u8, tmp_p
     assert np.corrcoef(got.ravel(), ref.ravel())[0, 1] > 0.5
 
 
+@pytest.mark.parametrize("fmt", ["tflite", "tflite-fp16", "tflite-int8"])
+def test_tflite_converts_a_model_with_test_time_dropout(tmp_path, fmt):
+    # the pix2pix preset tests with dropout on (test_mode "train"); its seed-stream ops are not TFLite ops, so the
+    # export draws the masks with RandomUniform (layers.serving_dropout): the file converts and dropout stays live
+    pytest.importorskip("ai_edge_litert")
+    keras.utils.set_random_seed(0)
+    model = build_model("pix2pix", image_size=64, load_size=64, ngf=4, ndf=4, init_gain=0.1)
+    assert model.config.test_mode == "train" and any("dropout" in l.name for l in model.G._flatten_layers())
+    out = convert_tflite(export_savedmodel(model, str(tmp_path / "p2p")), str(tmp_path / f"p.{fmt}.tflite"), fmt)
+    image = np.random.default_rng(3).integers(0, 256, (1, 64, 64, 3)).astype(np.uint8)
+    got = run_tflite(out, np.repeat(image, 4, axis=0)).astype(float)  # four calls of one interpreter
+    keras_runs = np.stack([keras_translate(model, image)[0] for _ in range(4)]).astype(float)
+    assert got.shape == keras_runs.shape
+    spread = lambda runs: np.mean([np.abs(a - b).mean() for i, a in enumerate(runs) for b in runs[i + 1:]])  # noqa
+    assert spread(got) > 0.5 * spread(keras_runs) > 0  # a new mask per call, as in Keras
+    # same distribution: a TFLite run is as far from a Keras run as two Keras runs are from each other
+    across = np.mean([np.abs(a - b).mean() for a in got for b in keras_runs])
+    assert across < 1.5 * spread(keras_runs) + 1.0, (across, spread(keras_runs))
+
+
+def test_serving_dropout_keeps_the_rate_and_scale():
+    from tfgan_i2i.layers import Dropout, serving_dropout
+
+    layer, x = Dropout(0.3), tf.ones((1, 64, 64, 8))
+    with serving_dropout():
+        fn = tf.function(lambda v: layer(v, training=True))
+        y = fn(x).numpy()
+    assert np.all((y == 0) | np.isclose(y, 1 / 0.7))  # inverted dropout: kept units scaled by 1 / (1 - rate)
+    assert abs((y == 0).mean() - 0.3) < 0.02 and np.abs(fn(x).numpy() - y).max() > 0
+    np.testing.assert_array_equal(layer(x, training=False).numpy(), x.numpy())
+
+
 def test_tflite_full_int8_needs_representative_data(exported, tmp_path):
     with pytest.raises(ValueError, match="representative"):
         convert_tflite(exported[1], str(tmp_path / "x.tflite"), "tflite-int8-full")

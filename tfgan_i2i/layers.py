@@ -1,6 +1,9 @@
 """Small building blocks of the networks: norms, padding, PyTorch-style convs, z tiling, pooling, dropout, init."""
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import keras
 import tensorflow as tf
 from keras import layers, ops
@@ -22,12 +25,34 @@ def replica_seed(seed_generator: keras.random.SeedGenerator):
     return seed
 
 
+_SERVING = threading.local()
+
+
+@contextlib.contextmanager
+def serving_dropout():
+    """Inside this block, `Dropout` traces its masks with TF's stateful RandomUniform op instead of the seed stream.
+
+    For exported graphs of a model tested with dropout on (test_mode "train", the pix2pix preset): TFLite has
+    RandomUniform as a builtin but neither StatelessRandomGetKeyCounter nor StatelessRandomUniformV2, so the seed
+    stream's ops make the conversion fail. A served graph draws a new mask per call either way; only the source of
+    the random numbers differs (TF's per-op RNG state instead of the model's SeedGenerator). Training never runs
+    inside the block, so its draws stay seeded and exactly resumable.
+    """
+    before = getattr(_SERVING, "on", False)
+    _SERVING.on = True
+    try:
+        yield
+    finally:
+        _SERVING.on = before
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class Dropout(layers.Dropout):
     """keras.layers.Dropout (inverted: kept units scaled by 1 / (1 - rate)) whose mask differs on every replica.
 
     Keras' own Dropout draws from a SeedGenerator whose state is mirrored under a strategy, so all replicas would
     drop the same units of their different examples; here the replica id is folded into the seed (`replica_seed`).
+    In a graph traced under `serving_dropout()` the mask comes from the stateful RandomUniform op (TFLite-friendly).
     """
 
     def call(self, inputs, training=False):
@@ -39,6 +64,10 @@ class Dropout(layers.Dropout):
         if noise_shape is not None:
             dynamic = tf.shape(inputs)
             noise_shape = tf.stack([dynamic[i] if d is None else d for i, d in enumerate(noise_shape)])
+        if getattr(_SERVING, "on", False):
+            keep = tf.random.uniform(tf.shape(inputs) if noise_shape is None else noise_shape,
+                                     dtype=inputs.dtype) >= self.rate
+            return tf.where(keep, inputs / (1 - self.rate), tf.zeros_like(inputs))
         return tf.nn.experimental.stateless_dropout(inputs, self.rate, noise_shape=noise_shape,
                                                     seed=replica_seed(self.seed_generator))
 

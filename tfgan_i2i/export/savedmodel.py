@@ -16,7 +16,8 @@ The model's config is written beside the version folders (NAME/config.json) so `
 G runs as the config's `test_mode` says, recorded in config.json: "eval" (every preset but pix2pix) runs dropout and
 batch norm in inference mode (the references' exported outputs were wrong because of train-mode dropout / batch
 statistics); "train" (the pix2pix preset, as its paper and test script) keeps dropout stochastic and normalises with
-the batch's statistics. With config.ema_decay > 0 the signatures use the EMA weights.
+the batch's statistics; its dropout masks are drawn with the stateful RandomUniform op, so the graph also converts
+to TFLite (`layers.serving_dropout`). With config.ema_decay > 0 the signatures use the EMA weights.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import keras
 import tensorflow as tf
 
 from ..config import CONFIG_FILE
+from ..layers import serving_dropout
 from ..models.base import latent_codes
 from .checks import check_positive, check_tensor
 
@@ -191,11 +193,12 @@ def export_savedmodel(model, out_dir: str, version: int = 1, functions: dict | N
     path = os.path.join(out_dir, str(version))
     functions = serving_functions(model) if functions is None else functions
     archive = keras.export.ExportArchive()  # add_endpoint tracks the variables each function uses
-    for name, (fn, input_signature) in {**functions, "serving_default": functions[default]}.items():
-        archive.add_endpoint(name, fn, input_signature=input_signature)
     tmp = f"{path}.tmp-{os.getpid()}"
     os.makedirs(out_dir, exist_ok=True)
-    archive.write_out(tmp, verbose=False)
+    with serving_dropout():  # test-time dropout (test_mode "train") as an op TFLite has
+        for name, (fn, input_signature) in {**functions, "serving_default": functions[default]}.items():
+            archive.add_endpoint(name, fn, input_signature=input_signature)
+        archive.write_out(tmp, verbose=False)
     model.config.save(os.path.join(out_dir, CONFIG_FILE))
     if os.path.isdir(path):
         old = f"{path}.old-{os.getpid()}"
