@@ -42,6 +42,36 @@ def test_table_agrees_with_the_committed_measurement():
         assert kernels.FASTER_TRAINING[model] == (faster if train["speedup"] >= kernels.TIE else kernels.DEFAULT), spec
 
 
+def test_inference_table_agrees_with_the_committed_measurement():
+    assert set(kernels.FASTER_INFERENCE) == set(TRAINABLE_MODELS)
+    with open(os.path.join(ROOT, "bench", "results", "kernel_choice.json")) as f:
+        rows = json.load(f)["rows"]
+    for spec, row in rows.items():
+        infer = row["choice"]["infer"]
+        faster = "on" if infer["onednn"] == "1" else "off"
+        want = faster if infer["speedup"] >= kernels.TIE else kernels.DEFAULT
+        assert kernels.FASTER_INFERENCE[spec.split(":")[0]] == want, spec
+
+
+def test_model_of_reads_config_json_wherever_the_loaders_look(tmp_path):
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "run" / "checkpoints" / "config.json").write_text(json.dumps({"model": "cyclegan"}))
+    (tmp_path / "export" / "1").mkdir(parents=True)
+    (tmp_path / "export" / "config.json").write_text(json.dumps({"model": "unit"}))
+    (tmp_path / "paired" / "violin_to_piano").mkdir(parents=True)
+    (tmp_path / "paired" / "violin_to_piano" / "config.json").write_text(json.dumps({"model": "pix2pix"}))
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{not json")
+    assert kernels.model_of(str(tmp_path / "run")) == "cyclegan"              # a logdir: checkpoints/config.json
+    assert kernels.model_of(str(tmp_path / "run" / "checkpoints")) == "cyclegan"
+    assert kernels.model_of(str(tmp_path / "export")) == "unit"
+    assert kernels.model_of(str(tmp_path / "export" / "1")) == "unit"         # a version folder: the one above
+    assert kernels.model_of(str(tmp_path / "paired")) == "pix2pix"            # an audio paired logdir
+    for nothing in ("broken", "missing", "model.keras"):
+        assert kernels.model_of(str(tmp_path / nothing)) is None
+    assert kernels.model_of(None) is None
+
+
 @pytest.mark.parametrize("model, requested, user, expected", [
     ("cyclegan", "auto", None, kernels.FASTER_TRAINING["cyclegan"]),
     ("pix2pix", "auto", None, kernels.FASTER_TRAINING["pix2pix"]),
@@ -90,6 +120,17 @@ def test_train_command_picks_the_setting_prints_it_and_records_it(tmp_path):
     lines = [line for line in out.splitlines() if line.startswith("CPU kernels:")]
     assert len(lines) == 1 and f"onednn={expected}" in lines[0], out
     assert json.loads((logdir / "config.json").read_text())["onednn"] == expected
+    # translate in a new process: the faster G-inference setting for the checkpoint's model, printed once
+    code = ("import sys\nfrom tfgan_i2i.cli import main\nfrom tfgan_i2i import kernels\nrc = main(['translate', "
+            f"'--checkpoint', {str(logdir)!r}, '--input', {os.path.join(ROOT, 'tfgan_i2i', 'sample_data')!r} + "
+            f"'/facades/test/1.jpg', '--out', {str(tmp_path / 'out')!r}, '--samples', '1'])\n"
+            "print('RESULT', rc, kernels.in_effect())")
+    out = _python(code)
+    lines = [line for line in out.splitlines() if line.startswith("CPU kernels:")]
+    expected = kernels.FASTER_INFERENCE["cyclegan"]
+    assert len(lines) == 1 and f"onednn={expected}" in lines[0] and "G inference" in lines[0], out
+    assert out.split("RESULT", 1)[1].split() == ["0", expected]
+    assert _python(code, **{kernels.ENV: "1"}).split("RESULT", 1)[1].split() == ["0", "on"]  # the user's choice wins
 
 
 def test_config_onednn_is_validated_and_recorded(tmp_path, capsys):

@@ -183,6 +183,18 @@ def _choose_kernels(args) -> None:
     print(kernels.describe(*kernels.select(str(model), requested)))
 
 
+def choose_inference_kernels(path: str | None) -> None:
+    """Pick the CPU kernel library for G inference with the model in `path`'s config.json, before TensorFlow loads
+    (kernels.FASTER_INFERENCE; a TF_ENABLE_ONEDNN_OPTS in the environment wins). Nothing happens when TensorFlow is
+    already loaded (a caller in the same process) or `path` has no readable config.json (e.g. a .keras file)."""
+    from . import kernels
+
+    model = kernels.model_of(path)
+    if model is None or kernels.in_effect() is not None:
+        return
+    print(kernels.describe(*kernels.select(model, "auto", task="infer")))
+
+
 def config_from_args(args) -> Config:
     """The run's Config: preset (or --config file), then every explicitly given flag on top."""
     if args.config:
@@ -257,7 +269,8 @@ def _add_translate(sub) -> None:
     p.add_argument("--reference", metavar="IMG", default=None,
                    help="drit: also write NAME_transfer.png, the input translated with the attribute (style) of "
                         "this image of the target domain (with --paired: the target half of a pair file)")
-    p.set_defaults(func=_run_translate)
+    p.set_defaults(func=_run_translate,
+                   before_tensorflow=lambda args: choose_inference_kernels(args.checkpoint or shipped_model_dir()))
 
 
 def _resize(image, size: int):
@@ -540,7 +553,7 @@ def run_command(parser: argparse.ArgumentParser, argv=None) -> int:
         parser.print_help()
         return 2
     if getattr(args, "before_tensorflow", None):
-        args.before_tensorflow(args)  # settings TensorFlow reads once, when it loads (train: the CPU kernels)
+        args.before_tensorflow(args)  # settings TensorFlow reads once, when it loads (the CPU kernels)
     quiet_tensorflow(args.verbose)  # before TensorFlow is first imported, which the imports below do
     from .data.images import DataError
     from .export.loaded import ExportError

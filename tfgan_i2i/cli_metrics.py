@@ -9,7 +9,8 @@ import json
 import os
 import sys
 
-from .cli import _positive  # the same "expected a whole number" / ">= 1" messages as the other subcommands
+# the same "expected a whole number" / ">= 1" messages as the other subcommands; the CPU kernels for the model
+from .cli import _positive, choose_inference_kernels
 
 
 def _fail(command: str, e: Exception) -> int:
@@ -51,7 +52,7 @@ def add_evaluate(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the latent codes and random pairs (default 0)")
     p.add_argument("--batch-size", type=_positive, default=4, metavar="N", help="inputs sampled at once (default 4)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run_evaluate)
+    p.set_defaults(func=run_evaluate, before_tensorflow=lambda args: choose_inference_kernels(args.checkpoint))
 
 
 def run_evaluate(args) -> int:

@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from tfgan_i2i.cli import UserError, _non_negative, _positive, run_command
+from tfgan_i2i.cli import UserError, _non_negative, _positive, choose_inference_kernels, run_command
 
 PROG = "tfgan-i2i-audio"
 REPRESENTATIONS = ("phase", "if", "magnitude")  # as tfgan_i2i.audio.REPRESENTATIONS, without importing TF here
@@ -242,7 +242,8 @@ def _add_translate(sub) -> None:
                         "input = the input's RMS level; target = the typical level of the target instrument in the "
                         "model's training recordings; none = as the model made it (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_run_translate)
+    p.set_defaults(func=_run_translate,
+                   before_tensorflow=lambda args: choose_inference_kernels(args.checkpoint or default_model_dir()))
 
 
 def _run_translate(args) -> int:
