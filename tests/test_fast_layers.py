@@ -28,7 +28,8 @@ def _assert_close(want, got, scale=None):
 
 @pytest.mark.parametrize("batch,size,cin,cout,kernel,bias", [
     (1, 20, 16, 3, 7, True), (3, 13, 5, 2, 3, False), (2, 9, 4, 6, 1, True), (1, 11, 3, 64, 7, True)])
-def test_thin_conv_matches_conv2d_outputs_and_gradients(batch, size, cin, cout, kernel, bias):
+def test_thin_conv_matches_conv2d_outputs_and_gradients(batch, size, cin, cout, kernel, bias, monkeypatch):
+    calls = _thin_path_taken(monkeypatch, "off")
     x = tf.random.stateless_normal([batch, size, size + 2, cin], seed=[0, size])
     plain = keras.layers.Conv2D(cout, kernel, padding="valid", use_bias=bias, bias_initializer="random_normal")
     thin = ThinConv2D(cout, kernel, padding="valid", use_bias=bias)
@@ -39,6 +40,28 @@ def test_thin_conv_matches_conv2d_outputs_and_gradients(batch, size, cin, cout, 
     for want, got in zip(_outputs_and_gradients(plain, x), _outputs_and_gradients(thin, x)):
         scale = float(tf.reduce_max(tf.abs(want)))
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=0, atol=1e-5 * max(scale, 1.0))
+    assert calls  # the reformulated gradients were the ones compared
+
+
+def _thin_path_taken(monkeypatch, kernels_in_effect: str) -> list:
+    """Pretend TensorFlow runs with oneDNN `kernels_in_effect`; returns the list thin_conv2d's calls append to."""
+    import tfgan_i2i.kernels
+    import tfgan_i2i.layers
+
+    calls, real = [], tfgan_i2i.layers.thin_conv2d
+    monkeypatch.setattr(tfgan_i2i.kernels, "in_effect", lambda: kernels_in_effect)
+    monkeypatch.setattr(tfgan_i2i.layers, "thin_conv2d", lambda *a: calls.append(1) or real(*a))
+    return calls
+
+
+def test_thin_conv_is_only_used_with_the_default_kernels(monkeypatch):
+    # oneDNN's own gradient of the thin conv is fast, and its forward conv with the dkernel's image-sized filter
+    # aborts the process at 256 px on an AVX-512 EPYC; so ThinConv2D is Conv2D itself under oneDNN
+    calls = _thin_path_taken(monkeypatch, "on")
+    x = tf.random.stateless_normal([1, 12, 12, 4], seed=[1, 2])
+    thin = ThinConv2D(3, 7)
+    _outputs_and_gradients(thin, x)
+    assert not calls
 
 
 def test_thin_conv_other_configurations_use_conv2d_own_op():

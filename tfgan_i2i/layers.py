@@ -118,13 +118,16 @@ class ThinConv2D(layers.Conv2D):
 
     The same layer, weights and outputs; only the backward pass differs. TensorFlow's default CPU kernels take
     ~1.9 s (one thread) for the gradients of a 7x7 64 -> 3 convolution at 256 px, the ResNet G's output layer;
-    as two forward convolutions they take ~0.3 s (bench/README.md, "Levers"). Other configurations fall back
-    to Conv2D's own op.
+    as two forward convolutions they take ~0.3 s (bench/README.md, "Levers"). Other configurations, and oneDNN
+    (whose own gradient of this layer is fast, and whose forward convolution with the dkernel's 256 x 256 filter
+    aborts the process on an AVX-512 AMD EPYC: "Check failed: dtype() == expected_dtype"), use Conv2D's own op.
     """
 
     def convolution_op(self, inputs, kernel):
+        from .kernels import in_effect
+
         plain = (tuple(self.strides) == (1, 1) and self.padding == "valid" and tuple(self.dilation_rate) == (1, 1)
-                 and self.data_format == "channels_last" and self.groups == 1)
+                 and self.data_format == "channels_last" and self.groups == 1 and in_effect() == "off")
         # a tensor, not the variable: custom_gradient would otherwise want the variable's gradient itself
         return thin_conv2d(inputs, tf.convert_to_tensor(kernel)) if plain else super().convolution_op(inputs, kernel)
 
