@@ -29,28 +29,29 @@ def test_every_trainable_model_has_a_measured_setting():
     assert set(kernels.FASTER_TRAINING.values()) <= {"on", "off"}
 
 
-def test_table_agrees_with_the_committed_measurement():
-    """Each model measured by bench/kernel_choice.py gets the setting that was faster for its training step (a win
-    by less than kernels.TIE keeps the default)."""
-    with open(os.path.join(ROOT, "bench", "results", "kernel_choice.json")) as f:
-        rows = json.load(f)["rows"]
+@pytest.mark.parametrize("cpu", sorted(kernels.RESULTS))
+def test_tables_agree_with_the_committed_measurements(cpu):
+    """Each model measured by bench/kernel_choice.py on a machine of the CPU class gets the setting that was faster
+    for its training step and its G inference (a win by less than kernels.TIE keeps the default)."""
+    with open(os.path.join(ROOT, "bench", "results", kernels.RESULTS[cpu])) as f:
+        measured = json.load(f)
+    assert kernels.cpu_class(measured["machine"]["cpu"]["flags"]) == cpu  # measured on a CPU of that class
+    rows = measured["rows"]
     assert {"pix2pix:256", "cyclegan:256", "unit:256", "drit:216"} <= set(rows)
-    for spec, row in rows.items():
-        model = spec.split(":")[0]
-        train = row["choice"]["train"]
-        faster = "on" if train["onednn"] == "1" else "off"
-        assert kernels.FASTER_TRAINING[model] == (faster if train["speedup"] >= kernels.TIE else kernels.DEFAULT), spec
+    for task, tables in (("train", kernels.TRAINING_BY_CPU), ("infer", kernels.INFERENCE_BY_CPU)):
+        assert set(tables[cpu]) == set(TRAINABLE_MODELS)
+        for spec, row in rows.items():
+            won = row["choice"][task]
+            faster = "on" if won["onednn"] == "1" else "off"
+            want = faster if won["speedup"] >= kernels.TIE else kernels.DEFAULT
+            assert tables[cpu][spec.split(":")[0]] == want, (cpu, task, spec)
 
 
-def test_inference_table_agrees_with_the_committed_measurement():
-    assert set(kernels.FASTER_INFERENCE) == set(TRAINABLE_MODELS)
-    with open(os.path.join(ROOT, "bench", "results", "kernel_choice.json")) as f:
-        rows = json.load(f)["rows"]
-    for spec, row in rows.items():
-        infer = row["choice"]["infer"]
-        faster = "on" if infer["onednn"] == "1" else "off"
-        want = faster if infer["speedup"] >= kernels.TIE else kernels.DEFAULT
-        assert kernels.FASTER_INFERENCE[spec.split(":")[0]] == want, spec
+def test_cpu_class_from_flags():
+    assert kernels.cpu_class(["sse4_2", "avx2", "fma"]) == "avx2"
+    assert kernels.cpu_class(["avx2", "avx512f", "avx512_vnni"]) == "avx512"
+    assert kernels.cpu_class(["avx512f", "amx_tile"]) == "avx512"  # AMX: not measured, the nearest class
+    assert kernels.FASTER_TRAINING is kernels.TRAINING_BY_CPU[kernels.CPU]
 
 
 def test_model_of_reads_config_json_wherever_the_loaders_look(tmp_path):
@@ -130,7 +131,8 @@ def test_train_command_picks_the_setting_prints_it_and_records_it(tmp_path):
     expected = kernels.FASTER_INFERENCE["cyclegan"]
     assert len(lines) == 1 and f"onednn={expected}" in lines[0] and "G inference" in lines[0], out
     assert out.split("RESULT", 1)[1].split() == ["0", expected]
-    assert _python(code, **{kernels.ENV: "1"}).split("RESULT", 1)[1].split() == ["0", "on"]  # the user's choice wins
+    other = "off" if expected == "on" else "on"
+    assert _python(code, **{kernels.ENV: kernels.flag(other)}).split("RESULT", 1)[1].split() == ["0", other]  # the user's
 
 
 def test_config_onednn_is_validated_and_recorded(tmp_path, capsys):

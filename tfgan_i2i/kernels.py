@@ -1,10 +1,11 @@
 """Which CPU kernel library TensorFlow runs a model with: oneDNN or TF's default kernels (issue 16).
 
 TensorFlow reads TF_ENABLE_ONEDNN_OPTS once, when it loads, and the setting holds for the whole process. Neither
-library wins everywhere on the CPUs measured here: oneDNN is much faster on some layers and about 2x slower on
-strided and transposed convolutions, so the faster setting depends on the model. `FASTER_TRAINING` holds the
-winner for each model's training step as measured by `python -m bench.kernel_choice` (bench/README.md, "Kernel
-library per model"); `tfgan-i2i train` applies it unless the user chose (`--onednn on|off`, the config's `onednn`,
+library wins everywhere on every CPU measured here: on an AVX2 AMD EPYC oneDNN is much faster on some layers and
+about 2x slower on strided and transposed convolutions, so the faster setting depends on the model; on an AVX-512
+EPYC oneDNN won for every model. `FASTER_TRAINING` holds the winner for each model's training step on CPUs of this
+machine's class (`CPU`: "avx2" or "avx512", from /proc/cpuinfo) as measured by `python -m bench.kernel_choice`
+(bench/README.md, "Kernel library per model"); `tfgan-i2i train` applies it unless the user chose (`--onednn on|off`, the config's `onednn`,
 or TF_ENABLE_ONEDNN_OPTS in the environment). `import tfgan_i2i` sets `DEFAULT` when the environment has no
 setting; a script that trains one model can call `select(model)` before it imports TensorFlow. `FASTER_INFERENCE`
 holds the winner for G inference, which `tfgan-i2i translate` / `evaluate` and `tfgan-i2i-audio translate` apply
@@ -22,26 +23,55 @@ CHOICES = ("auto", "on", "off")
 # what the user's environment held before `import tfgan_i2i` set its default (None: the user did not choose)
 USER_SETTING = os.environ.get(ENV)
 
-# model -> the faster setting for its training step at the preset's size and batch, on this project's 2-core AMD
-# EPYC benchmark machine (bench/results/kernel_choice.json; a tie, see TIE, keeps DEFAULT); models not measured
-# share the row of the one with the same networks
-FASTER_TRAINING = {
-    # U-Net G: BicycleGAN 128 1.19x faster with oneDNN; pix2pix 256 and BicycleGAN 256 tie (1.01x either way)
-    "pix2pix": "on", "pix2pix-noise": "on", "bicyclegan": "on", "cvae-gan": "on", "clr-gan": "on", "msgan": "on",
-    "cyclegan": "off",                                           # ResNet-9 G: default kernels 1.65x faster
-    "unit": "on", "unit-master": "on", "avb-gtn": "on",          # UNIT 256: oneDNN 1.07x faster (AVB-GTN: same nets)
-    "drit": "off", "drit-ms": "off",                             # DRIT 216: default kernels 1.50x faster
+U_NET = ("pix2pix", "pix2pix-noise", "bicyclegan", "cvae-gan", "clr-gan", "msgan")
+
+
+def _rows(u_net: str, cyclegan: str, unit: str, drit: str) -> dict:
+    """model -> setting, models not measured sharing the row of the one with the same networks."""
+    return {**{m: u_net for m in U_NET}, "cyclegan": cyclegan, "unit": unit, "unit-master": unit, "avb-gtn": unit,
+            "drit": drit, "drit-ms": drit}
+
+
+# CPU class -> model -> the faster setting for its training step at the preset's size and batch, as measured by
+# `python -m bench.kernel_choice` on this project's 2-core benchmark machines (a tie, see TIE, keeps DEFAULT).
+# The winner depends on the CPU: on the AVX2 EPYC oneDNN halved the speed of strided and transposed convolutions,
+# on the AVX-512 EPYC it is faster for every model measured.
+TRAINING_BY_CPU = {
+    # AMD EPYC, AVX2/FMA, no AVX-512 (bench/results/kernel_choice.json): U-Net G BicycleGAN 128 oneDNN 1.19x,
+    # pix2pix 256 / BicycleGAN 256 tie; CycleGAN default kernels 1.65x; UNIT oneDNN 1.07x; DRIT default 1.50x
+    "avx2": _rows(u_net="on", cyclegan="off", unit="on", drit="off"),
+    # AMD EPYC, AVX-512 (bf16, VNNI), 2.6 GHz (bench/results/kernel_choice_avx512.json): oneDNN 1.39-1.53x (U-Net),
+    # 1.93x (CycleGAN), 3.42-3.49x (UNIT, AVB-GTN), 1.33x (DRIT)
+    "avx512": _rows(u_net="on", cyclegan="on", unit="on", drit="on"),
 }
-# model -> the faster setting for its G inference (Keras, one image, same runs): what `tfgan-i2i translate` /
-# `evaluate` and `tfgan-i2i-audio translate` pick for the model they load. The ResNet-style generators (CycleGAN,
-# UNIT and its AVB-GTN variant, DRIT) infer 1.35-3.4x faster with the default kernels even where oneDNN trains faster
-FASTER_INFERENCE = {
-    # U-Net G: pix2pix 256 oneDNN 1.10x, BicycleGAN 128 oneDNN 1.23x, BicycleGAN 256 a tie
-    "pix2pix": "on", "pix2pix-noise": "on", "bicyclegan": "on", "cvae-gan": "on", "clr-gan": "on", "msgan": "on",
-    "cyclegan": "off",                                           # default kernels 2.49x faster
-    "unit": "off", "unit-master": "off", "avb-gtn": "off",       # UNIT 256: default kernels 3.39x faster
-    "drit": "off", "drit-ms": "off",                             # DRIT 216: default kernels 1.35x faster
+# CPU class -> model -> the faster setting for its G inference (Keras, one image, same runs): what `tfgan-i2i
+# translate` / `evaluate` and `tfgan-i2i-audio translate` pick for the model they load
+INFERENCE_BY_CPU = {
+    # AVX2 EPYC: U-Net pix2pix oneDNN 1.10x, BicycleGAN 128 1.23x, BicycleGAN 256 tie; the ResNet-style generators
+    # 1.35-3.4x faster with the default kernels (CycleGAN 2.49x, UNIT 3.39x, DRIT 1.35x)
+    "avx2": _rows(u_net="on", cyclegan="off", unit="off", drit="off"),
+    # AVX-512 EPYC: oneDNN 1.10-1.82x (U-Net), 1.06x (CycleGAN), 1.17x (UNIT), 1.49x (AVB-GTN); DRIT a tie (1.03x)
+    "avx512": _rows(u_net="on", cyclegan="on", unit="on", drit="on"),
 }
+RESULTS = {"avx2": "kernel_choice.json", "avx512": "kernel_choice_avx512.json"}  # under bench/results/
+
+
+def cpu_class(flags=None) -> str:
+    """"avx512" for a CPU with AVX-512 (one with AMX too: not measured, the nearest class), else "avx2".
+
+    `flags`: the CPU's flags (default: read from /proc/cpuinfo; a machine without it counts as "avx2")."""
+    if flags is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+                flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+        except OSError:
+            flags = []
+    return "avx512" if "avx512f" in set(flags) else "avx2"
+
+
+CPU = cpu_class()
+FASTER_TRAINING = TRAINING_BY_CPU[CPU]
+FASTER_INFERENCE = INFERENCE_BY_CPU[CPU]
 TASKS = {"train": FASTER_TRAINING, "infer": FASTER_INFERENCE}
 CONFIG_FILE = "config.json"  # as tfgan_i2i.config.CONFIG_FILE (that module imports TensorFlow)
 DEFAULT = "on"  # `import tfgan_i2i` without a model: the faster setting for most models above
@@ -115,7 +145,7 @@ def select(model: str, requested: str = "auto", task: str = "train") -> tuple[st
     else:
         want = preferred(model, task)
         what = "training step" if task == "train" else "G inference"
-        why = (f"faster for {model}'s {what} on the benchmark CPU (bench/README.md); "
+        why = (f"faster for {model}'s {what} on the {CPU} benchmark CPU (bench/README.md); "
                + ("--onednn on|off overrides" if task == "train" else f"{ENV}=1|0 overrides"))
     loaded = in_effect()
     if loaded is None:
@@ -133,5 +163,6 @@ def describe(setting: str, why: str) -> str:
     return f"CPU kernels: {library} (onednn={setting}: {why})"
 
 
-__all__ = ["CHOICES", "DEFAULT", "ENV", "FASTER_INFERENCE", "FASTER_TRAINING", "TASKS", "TIE", "USER_SETTING",
-           "describe", "flag", "in_effect", "model_of", "preferred", "select"]
+__all__ = ["CHOICES", "CPU", "DEFAULT", "ENV", "FASTER_INFERENCE", "FASTER_TRAINING", "INFERENCE_BY_CPU", "RESULTS",
+           "TASKS", "TIE", "TRAINING_BY_CPU", "USER_SETTING", "cpu_class", "describe", "flag", "in_effect", "model_of",
+           "preferred", "select"]
