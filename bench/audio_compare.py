@@ -146,7 +146,8 @@ def verdicts(table: dict) -> list[str]:
                 continue
             gain = base - m["lsd_db"]["mean"]
             pitch, level = m["pitch_cents"]["mean"], m["level_lufs_db"]["mean"]
-            met = [f"LSD {gain:+.2f} dB below the input's ({'met' if gain >= 5 else 'not met'}: target 5)",
+            where = f"{gain:.2f} dB below" if gain >= 0 else f"{-gain:.2f} dB above"
+            met = [f"LSD {where} the input's ({'met' if gain >= 5 else 'not met'}: target at least 5 dB below)",
                    f"pitch error {pitch:.0f} cents ({'met' if pitch < 50 else 'not met'}: target < 50)",
                    f"level {level:+.2f} dB ({'met' if abs(level) <= 3 else 'not met'}: target within 3)"]
             lines.append(f"- {direction}, {arm} ({m['lsd_db']['n']} seed(s)): " + "; ".join(met))
