@@ -7,10 +7,11 @@ Arms (one thing changes between them: the model; data, spectrogram settings, wid
              spectrogram representation allows when pairs exist. The unpaired arms see the same files as two
              unpaired domains (each cropped and shuffled on its own).
 Data: ../shared/data/violin_piano_midi; the last --test melodies by sorted name are held out (bench.audio_evidence's
-split, the one the shipped model used), the others are linked into OUT/data/{violin,piano}/ for training.
+split, the one the shipped model used), the others are linked into WORK/data/{violin,piano}/ for training.
 
-Each run is `python -m apps.audio_translation train ... --logdir OUT/runs/ARM/sSEED` (a killed run resumes from its
-last epoch) and is then scored by `python -m bench.audio_score` (renders only) into OUT/scores/ARM_sSEED/. A finished
+Each run is `python -m apps.audio_translation train ... --logdir WORK/runs/ARM/sSEED` (a killed run resumes from its
+last epoch; checkpoints stay out of the repository in WORK, default runs/audio_compare) and is then scored by
+`python -m bench.audio_score` (renders only) into OUT/scores/ARM_sSEED/. A finished
 run or score is never redone, so re-running the command resumes the whole experiment. Per arm and direction the
 report gives the mean over seeds with [min-max] of each seed's mean over the held-out melodies, beside the
 untranslated input and the issue's targets.
@@ -55,7 +56,8 @@ def parse_args(argv):
     p.add_argument("--frame-length", type=int, default=256)
     p.add_argument("--frame-step", type=int, default=64)
     p.add_argument("--representation", default="if")
-    p.add_argument("--out", default=os.path.join("bench", "results", "audio_compare"))
+    p.add_argument("--out", default=os.path.join("bench", "results", "audio_compare"), help="scores and report")
+    p.add_argument("--work", default=os.path.join("runs", "audio_compare"), help="training data links and runs")
     p.add_argument("--report-only", action="store_true", help="rewrite results.md from the finished scores")
     args = p.parse_args(argv)
     args.arms = [a for a in args.arms.split(",") if a]
@@ -74,7 +76,7 @@ def parse_args(argv):
 
 def training_data(args) -> str:
     """OUT/data/{violin,piano}/: links to the training melodies of both instruments (the held-out ones left out)."""
-    root = os.path.join(args.out, "data")
+    root = os.path.join(args.work, "data")
     train, _ = melody_split(args.data, args.test)
     for instrument in ("violin", "piano"):
         os.makedirs(os.path.join(root, instrument), exist_ok=True)
@@ -96,7 +98,7 @@ def _run(cmd: list[str], log: str) -> None:
 def train_and_score(args, data: str, arm: str, seed: int) -> dict:
     """Train one arm at one seed (resuming), score it, return its results.json (kept: never redone)."""
     name = f"{arm}_s{seed}"
-    logdir = os.path.join(args.out, "runs", arm, f"s{seed}")
+    logdir = os.path.join(args.work, "runs", arm, f"s{seed}")
     scores = os.path.join(args.out, "scores")
     result = os.path.join(scores, name, "results.json")
     if (found := read_json(result)) is not None:
@@ -173,8 +175,10 @@ def write_report(args, found: dict, started: float | None) -> None:
     if started is not None:
         meta = {"command": command(), "commit": git_commit(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
                 "wall_seconds": time.time() - started, "args": {k: v for k, v in vars(args).items()}}
-    runs = {arm: [read_json(os.path.join(args.out, "runs", arm, f"s{s}", "trained.json")) for s in args.seeds]
-            for arm in found}
+    before = read_json(os.path.join(args.out, "results.json"), {}).get("runs", {})
+    runs = {arm: [read_json(os.path.join(args.work, "runs", arm, f"s{s}", "trained.json"))
+                  or (before.get(arm, []) + [None] * len(args.seeds))[i] for i, s in enumerate(args.seeds)]
+            for arm in found}  # kept from the report before when WORK is gone (e.g. --report-only elsewhere)
     write_json(os.path.join(args.out, "results.json"), {"table": table, "runs": runs, "meta": meta})
     lines = ["# Audio translators compared on the held-out melodies (issue #18)", "",
              f"`{meta.get('command', '')}` at commit {meta.get('commit', '?')[:12]}, {meta.get('date', '')}.", "",
