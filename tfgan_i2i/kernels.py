@@ -5,11 +5,12 @@ library wins everywhere on every CPU measured here: on an AVX2 AMD EPYC oneDNN i
 about 2x slower on strided and transposed convolutions, so the faster setting depends on the model; on an AVX-512
 EPYC oneDNN won for every model. `FASTER_TRAINING` holds the winner for each model's training step on CPUs of this
 machine's class (`CPU`: "avx2" or "avx512", from /proc/cpuinfo) as measured by `python -m bench.kernel_choice`
-(bench/README.md, "Kernel library per model"); `tfgan-i2i train` applies it unless the user chose (`--onednn on|off`, the config's `onednn`,
-or TF_ENABLE_ONEDNN_OPTS in the environment). `import tfgan_i2i` sets `DEFAULT` when the environment has no
-setting; a script that trains one model can call `select(model)` before it imports TensorFlow. `FASTER_INFERENCE`
-holds the winner for G inference, which `tfgan-i2i translate` / `evaluate` and `tfgan-i2i-audio translate` apply
-for the model in the checkpoint's config.json (read as plain JSON) unless TF_ENABLE_ONEDNN_OPTS is set.
+(bench/README.md, "Kernel library per model"); `tfgan-i2i train` applies it unless the user chose (`--onednn
+on|off`, the config's `onednn`, or TF_ENABLE_ONEDNN_OPTS in the environment). `import tfgan_i2i` sets `DEFAULT`
+when the environment has no setting; a script that trains one model can call `select(model)` before it imports
+TensorFlow. `FASTER_INFERENCE` holds the winner for G inference, which `tfgan-i2i translate` / `evaluate` and
+`tfgan-i2i-audio translate` apply for the model in the checkpoint's config.json (read as plain JSON) unless
+TF_ENABLE_ONEDNN_OPTS is set.
 
 Pure Python: this module must not import TensorFlow, because the choice has to be made before TensorFlow loads.
 """

@@ -35,7 +35,8 @@ def export_all(model, out_dir: str, formats, test_images_u8: np.ndarray, calibra
     translate, _ = serving_functions(model)["translate"]  # run eagerly: the Keras model's own output
     reference = translate(tf.convert_to_tensor(test_images_u8, tf.uint8))["image"].numpy()
     # test_mode "train" (pix2pix): dropout stays on, so two Keras calls differ too; that spread is the yardstick
-    again = translate(tf.convert_to_tensor(test_images_u8, tf.uint8))["image"].numpy()
+    again = (translate(tf.convert_to_tensor(test_images_u8, tf.uint8))["image"].numpy()
+             if model.config.test_mode == "train" else reference)
     spread = float(np.abs(reference.astype(np.float64) - again).mean())
     name = os.path.basename(os.path.normpath(out_dir))
     report = {"savedmodel": savedmodel, "model": model.config.model, "image_size": model.config.image_size,
