@@ -30,7 +30,7 @@ import sys
 import time
 
 from bench.audio_evidence import DEFAULT_DATA, DIRECTIONS, melody_split, wav
-from bench.experiment import command, fmt, git_commit, read_json, stats, write_json
+from bench.experiment import apart, command, fmt, git_commit, read_json, stats, write_json
 
 ARMS = {"avb-gtn": [], "unit": [], "pix2pix": ["--paired-data"]}
 # measure -> (label, digits, the issue's target for the shipped violin -> piano model, or None)
@@ -158,7 +158,7 @@ def verdicts(table: dict) -> list[str]:
         if len(ranked) > 1:
             best = ranked[0][1]
             others = [a for _, a in ranked[1:]]
-            clear = all(arms[best]["lsd_db"]["max"] < arms[a]["lsd_db"]["min"] for a in others)
+            clear = all(apart(arms[best]["lsd_db"], arms[a]["lsd_db"]) for a in others)
             if min(arms[a]["lsd_db"]["n"] for a in [best, *others]) < 2:
                 why = "fewer than 2 seeds per arm, so the ranking is an anecdote"
             elif clear:
@@ -171,13 +171,14 @@ def verdicts(table: dict) -> list[str]:
 
 def write_report(args, found: dict, started: float | None) -> None:
     table = aggregate(found)
-    meta = read_json(os.path.join(args.out, "results.json"), {}).get("meta", {})
+    before = read_json(os.path.join(args.out, "results.json"), {})
+    meta = before.get("meta", {})
     if started is not None:
         meta = {"command": command(), "commit": git_commit(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
                 "wall_seconds": time.time() - started, "args": {k: v for k, v in vars(args).items()}}
-    before = read_json(os.path.join(args.out, "results.json"), {}).get("runs", {})
     runs = {arm: [read_json(os.path.join(args.work, "runs", arm, f"s{s}", "trained.json"))
-                  or (before.get(arm, []) + [None] * len(args.seeds))[i] for i, s in enumerate(args.seeds)]
+                  or (before.get("runs", {}).get(arm, []) + [None] * len(args.seeds))[i]
+                  for i, s in enumerate(args.seeds)]
             for arm in found}  # kept from the report before when WORK is gone (e.g. --report-only elsewhere)
     write_json(os.path.join(args.out, "results.json"), {"table": table, "runs": runs, "meta": meta})
     lines = ["# Audio translators compared on the held-out melodies (issue #18)", "",
