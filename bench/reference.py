@@ -6,6 +6,8 @@ Keys are (model, image size), at the reference batch sizes: BicycleGAN 2, pix2pi
 """
 from __future__ import annotations
 
+import re
+
 REFERENCE_S_PER_STEP = {
     ("bicyclegan", 256): 3.62, ("bicyclegan", 128): 1.42, ("pix2pix", 256): 1.24, ("cyclegan", 256): 16.4,
 }
@@ -32,7 +34,7 @@ def reference_for(model: str, size: int) -> dict:
 
 
 def parse_peers_output(text: str, case: str, size: int) -> dict:
-    """{step_s, infer_s, peak_rss_gb} from time_peers.py's lines for `case` (G inference: G, or G_A for CycleGAN,
+    """{step_s, infer_s, peak_rss_gb, rss_after_import_gb} from time_peers.py's lines for `case` (G inference: G, or G_A for CycleGAN,
     on one image of `size`); raises ValueError when the step line is missing (the case failed)."""
     found = {}
     for line in text.splitlines():
@@ -45,6 +47,9 @@ def parse_peers_output(text: str, case: str, size: int) -> dict:
             found["infer_s"] = float(words[3])
         elif words[1] == "peak_rss_mb_train":
             found["peak_rss_gb"] = float(words[2]) / 1024
+            baseline = re.search(r"baseline after import torch: (\d+(?:\.\d+)?)", line)
+            if baseline:
+                found["rss_after_import_gb"] = float(baseline.group(1)) / 1024
     if "step_s" not in found:
         raise ValueError(f"time_peers.py printed no train_step_s line for {case}:\n{text[-2000:]}")
     return found

@@ -135,6 +135,16 @@ def _onednn(r: dict) -> str:
     return {"0": "off", "1": "on"}.get(flag, "-")
 
 
+def _above_import(r: dict) -> str:
+    """Training peak RSS minus the process's RSS right after importing its framework, ours / the reference's: the
+    memory training needs, without TensorFlow's (or PyTorch's) own footprint."""
+    def above(peak, base):
+        return None if peak is None or base is None else peak - base
+    ours = above(r.get("peak_rss_train_gb"), r.get("rss_after_import_gb"))
+    ref = above(r.get("reference_peak_rss_gb"), r.get("reference_rss_after_import_gb"))
+    return "-" if ours is None and ref is None else f"{fmt(ours, 2)} / {fmt(ref, 2)}"
+
+
 def training_table(results: list[dict]) -> str:
     rows = []
     for r in results:
@@ -145,11 +155,12 @@ def training_table(results: list[dict]) -> str:
             fmt(r["images_per_s"]), fmt(r.get("reference_step_s")),
             speedup(r.get("speedup_vs_reference"), TARGET_TRAIN_SPEEDUP), fmt(r.get("train_gflop")),
             fmt(r.get("train_gflops_per_s")), pct(r.get("train_peak_fraction")),
-            f"{fmt(r['peak_rss_train_gb'], 2)} / {fmt(ref_rss, 2)}", _busy_mark(r),
+            f"{fmt(r['peak_rss_train_gb'], 2)} / {fmt(ref_rss, 2)}", _above_import(r), _busy_mark(r),
         ])
     return table(["model", "size", "batch", "precision", "oneDNN", "s/step median [min-max]", "first call s", "img/s",
                   "reference s/step", "speed-up", "GFLOP/step", "GFLOP/s", "% of peak",
-                  "peak RSS GB (train / reference)", "other CPU (cores)"], rows)
+                  "peak RSS GB (train / reference)", "of which above the import GB (ours / reference)",
+                  "other CPU (cores)"], rows)
 
 
 def inference_table(results: list[dict]) -> str:

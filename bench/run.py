@@ -131,6 +131,8 @@ def add_derived(result: dict, peak: dict, ref: dict | None = None) -> dict:
                                                                            result["infer_keras_s"])
     if "peak_rss_gb" in ref:
         result["reference_peak_rss_gb"] = ref["peak_rss_gb"]
+    if "rss_after_import_gb" in ref:
+        result["reference_rss_after_import_gb"] = ref["rss_after_import_gb"]
     return result
 
 

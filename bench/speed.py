@@ -4,7 +4,9 @@ Training: the preset's reference architecture and batch size on one random (A, B
 first step (tracing + first run) is timed on its own, then `warmup` untimed steps, then `steps` timed steps, each
 until its losses are on the host. The losses of the timed steps are kept, so float32 and mixed_bfloat16 runs
 (same seeds, same data, same number of steps) can be compared. Peak RSS is read right after training, before the
-inference and export work, and again at the end.
+inference and export work, and again at the end; the RSS after importing TensorFlow, Keras and the package
+(before any model exists) is kept as well, so the memory the training itself needs can be told apart from the
+libraries' own footprint.
 Inference: one image through the generator (G, or G_AB via `a_to_b` for unpaired models) from Keras in a
 tf.function; for float32 also from the exported SavedModel's `translate` signature (a_to_b for unpaired models)
 and from TFLite float32 / float16 / dynamic-range int8 conversions of it; median of `infer_runs` calls after one.
@@ -21,6 +23,7 @@ from . import timing
 def measure(model_name: str, size: int, precision: str, args) -> dict:
     """The result dict of one configuration (see the module doc); args: the bench.run options."""
     timing.configure_tf(args.intra, args.inter, precision)
+    import_rss_gb = timing.peak_rss_gb()  # TensorFlow + Keras + the package loaded, no model yet
     config, model = timing.build_compiled(model_name, size, args.jit_compile, fused_adam=args.adam == "fused")
     batch = timing.random_batch(config)
     iterator = timing.in_memory_iterator(batch)
@@ -35,7 +38,7 @@ def measure(model_name: str, size: int, precision: str, args) -> dict:
         "losses_last_step": losses[-1] if losses else {},
         "losses_mean": {k: sum(step_losses[k] for step_losses in losses) / len(losses) for k in losses[0]}
         if losses else {},
-        "peak_rss_train_gb": timing.peak_rss_gb(),
+        "peak_rss_train_gb": timing.peak_rss_gb(), "rss_after_import_gb": import_rss_gb,
     }
     image = batch[0][:1]
     generate = _inference_fn(model, config)
