@@ -9,7 +9,8 @@ inference and export work, and again at the end; the RSS after importing TensorF
 libraries' own footprint.
 Inference: one image through the generator (G, or G_AB via `a_to_b` for unpaired models) from Keras in a
 tf.function; for float32 also from the exported SavedModel's `translate` signature (a_to_b for unpaired models)
-and from TFLite float32 / float16 / dynamic-range int8 conversions of it; median of `infer_runs` calls after one.
+and from TFLite float32 / float16 / dynamic-range int8 conversions of it; median of `infer_runs` calls after
+`timing.INFER_WARMUP` untimed ones (3, as time_peers.py warms up the reference).
 FLOPs: bench.flops on the traced train_step and generator (graph count, plus the per-layer count as a check).
 """
 from __future__ import annotations
@@ -70,7 +71,8 @@ def _inference_fn(model, config):
 
 
 def _latency(fn, image, runs: int) -> float:
-    fn(image)  # trace
+    for _ in range(timing.INFER_WARMUP):  # the first traces
+        fn(image)
     return timing.median_call_s(lambda: fn(image).numpy(), runs)
 
 
@@ -88,7 +90,8 @@ def export_latencies(model, image, runs: int) -> dict:
         sm_path = export_savedmodel(model, os.path.join(tmp, "m"))
         translate = tf.saved_model.load(sm_path).signatures["translate"]
         u8_tensor = tf.constant(u8)
-        translate(image=u8_tensor)
+        for _ in range(timing.INFER_WARMUP):
+            translate(image=u8_tensor)
         out["infer_savedmodel_s"] = timing.median_call_s(lambda: translate(image=u8_tensor)["image"].numpy(), runs)
         for fmt in ("tflite", "tflite-fp16", "tflite-int8"):
             try:  # a converter failure costs that format's latency, not the configuration's training figures
@@ -98,7 +101,8 @@ def export_latencies(model, image, runs: int) -> dict:
                 lines = [line for line in str(e).splitlines() if line.strip()]
                 out[f"infer_{fmt}_error"] = f"{type(e).__name__}: {(lines or ['no message'])[0][:300]}"
                 continue
-            runner(image=u8)
+            for _ in range(timing.INFER_WARMUP):
+                runner(image=u8)
             out[f"infer_{fmt}_s"] = timing.median_call_s(lambda: runner(image=u8), runs)
     return out
 

@@ -81,6 +81,9 @@ def spread(times: list[float]) -> dict:
     return {"median": statistics.median(times), "min": min(times), "max": max(times)}
 
 
+INFER_WARMUP = 3  # untimed calls before an inference latency is timed (time_peers.py's PEERS_WARMUP default)
+
+
 def median_call_s(fn, runs: int) -> float:
     """Median wall time of `runs` calls of fn (fn must wait for its result, e.g. end in .numpy())."""
     times = []
