@@ -248,6 +248,10 @@ def test_cards_show_the_model_its_size_and_measured_figures(checkpoint):
     assert "export_report.md" in card
     audio = cards.model_card(registry.describe(AUDIO, "violin_piano_avb"))
     assert "violin <-> piano" in audio and "log-spectral distance" in audio
+    assert "residual blocks" in audio and "mean code" in audio  # AVB-GTN: shared latent space
+    paired = cards.model_card(registry.describe(shipped_model_dir("violin_piano_pix2pix"), "violin_piano_pix2pix"))
+    assert "pix2pix (audio)" in paired and "one model per direction" in paired  # no latent code, no T network
+    assert "none: one translation per recording" in paired and "residual blocks" not in paired.split("####")[0]
     run = cards.model_card(registry.describe(checkpoint))
     assert "cyclegan (unpaired images)" in run and "No README section" in run
     assert cards.readme_section(os.path.join(os.path.dirname(BICYCLE), "README.md"), "no_such_model") is None

@@ -75,9 +75,17 @@ def _shown_path(path: str) -> str:
     return os.path.relpath(path) if inside else path
 
 
+def _paired_audio(entry: Entry) -> bool:
+    """Whether an audio entry is a paired translator (pix2pix / BicycleGAN trained on aligned recordings)."""
+    return "direction" in (entry.config.extra or {}).get("audio", {})
+
+
 def _latent(entry: Entry) -> str:
     """How the model draws different outputs for one input."""
     c = entry.config
+    if entry.kind == "audio" and _paired_audio(entry):
+        return ("none: one translation per recording" if c.model == "pix2pix"
+                else "z = 0: one translation per recording")
     if entry.kind == "audio":
         return "the encoders' mean code: one translation per recording"
     if entry.kind == "unpaired" and c.model in ("unit", "unit-master", "avb-gtn"):
@@ -88,8 +96,11 @@ def _latent(entry: Entry) -> str:
 def _facts(entry: Entry) -> list[tuple[str, str]]:
     """(field, value) rows from the config and the files."""
     c = entry.config
-    nets = f"G {c.netG} ngf {c.ngf}, D ndf {c.ndf}, norm {c.norm}" if entry.kind != "audio" else (
-        f"ngf {c.ngf}, ndf {c.ndf}, ntf {c.ntf}, {c.n_res} residual blocks")
+    nets = f"G {c.netG} ngf {c.ngf}, D ndf {c.ndf}, norm {c.norm}"
+    if entry.kind == "audio" and _paired_audio(entry):
+        nets += ", one model per direction"
+    elif entry.kind == "audio":
+        nets = f"ngf {c.ngf}, ndf {c.ndf}, ntf {c.ntf}, {c.n_res} residual blocks"
     rows = [("model", f"{c.model} ({KINDS[entry.kind]})"), ("translates", _translates(entry)),
             ("latent code", _latent(entry)), ("networks", nets),
             ("schedule", f"{c.epochs} + {c.epochs_decay} epochs ({c.lr_policy}), batch {c.batch_size}, lr {c.lr:g}"),
