@@ -1,7 +1,7 @@
 """Score an audio model (issue #18): does violin -> piano (and back) sound like the other instrument playing the
 same notes, at the input's level?
 
-Any model the app can load is scored: the shipped SavedModel savedmodels/violin_piano_avb (the default), another
+Any model the app can load is scored: the shipped SavedModel savedmodels/violin_piano_pix2pix (the default), another
 export, a `tfgan-i2i-audio train` logdir (unpaired, or paired with one run per direction) or its checkpoints/.
 Translation goes through `AudioTranslator.translate`, the path `tfgan-i2i-audio translate` takes.
 
@@ -49,7 +49,7 @@ from bench.experiment import command, git_commit, read_json, write_json
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VSCO2 = os.path.join(os.path.dirname(MIDI), "violin_piano_vsco2")
-DEFAULT_MODEL = os.path.join(REPO, "savedmodels", "violin_piano_avb")
+DEFAULT_MODEL = os.path.join(REPO, "savedmodels", "violin_piano_pix2pix")
 # pYIN's search range (Hz) by what is played: the melodies are violin parts (G3..A5, MIDI 55-81); the real notes
 # span each instrument (violin G3..C7, piano C1..G7). The range leaves an octave either side where it can, so an
 # octave error is measured as 1200 cents rather than lost as unvoiced frames; pYIN's cost grows with its square.
@@ -428,7 +428,7 @@ def parse_args(argv):
     """The command line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default=DEFAULT_MODEL, help="export, train logdir or checkpoints/ folder "
-                                                          "(default: the shipped savedmodels/violin_piano_avb)")
+                                                          "(default: the shipped savedmodels/violin_piano_pix2pix)")
     p.add_argument("--name", help="results folder name (default: the model folder's name)")
     p.add_argument("--midi", default=MIDI, help="violin_piano_midi folder (violin/, piano/)")
     p.add_argument("--vsco2", default=VSCO2, help="violin_piano_vsco2 folder (violin/, piano/); '' to skip")

@@ -194,7 +194,7 @@ def test_clear_errors(trained, tmp_path, capsys, monkeypatch):
 
 
 def test_translate_without_checkpoint_uses_the_shipped_model(tmp_path):
-    # savedmodels/violin_piano_avb ships with the repository: translate works with no --checkpoint, on any file
+    # savedmodels/violin_piano_pix2pix ships with the repository: translate works with no --checkpoint, on any file
     from tfgan_i2i.audio import write_audio
 
     t = np.arange(int(1.3 * 22050)) / 22050

@@ -217,7 +217,7 @@ def test_translate_passes_silence_through_with_notes_and_no_model(tmp_path, caps
     from apps.audio_translation import cli
 
     if not os.path.isdir(cli.default_model_dir()):
-        pytest.skip("the shipped savedmodels/violin_piano_avb is missing")
+        pytest.skip(f"the shipped {cli.default_model_dir()} is missing")
     monkeypatch.setattr("apps.audio_translation.model.load_translator",
                         lambda path: pytest.fail("the model must not be loaded for a silent input"))
     source = _wav(tmp_path / "quiet3.wav", np.zeros((RATE // 2, 3), np.float32))  # 3 channels, all zero

@@ -22,12 +22,12 @@ PAIRED = ("pix2pix", "bicyclegan")  # as .model.PAIRED_MODELS
 SIGNATURES = {"piano": "violin_to_piano", "violin": "piano_to_violin"}  # a paired logdir's run folders
 LEVELS = ("input", "target", "none")  # as tfgan_i2i.audio.LEVEL_MODES
 # The export `translate` uses when no --checkpoint is given (trained and committed with the repository).
-DEFAULT_MODEL = "violin_piano_avb"
+DEFAULT_MODEL = "violin_piano_pix2pix"
 WRITABLE = (".wav", ".flac")
 
 
 def default_model_dir() -> str:
-    """<repo>/savedmodels/violin_piano_avb: the shipped export of a source checkout."""
+    """<repo>/savedmodels/violin_piano_pix2pix: the shipped export of a source checkout."""
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     return os.path.join(repo, "savedmodels", DEFAULT_MODEL)
 

@@ -22,7 +22,7 @@ from ..training.callbacks import find_checkpoint_dir, is_keras_file
 from .callbacks import DemoError
 
 # The exports that ship with a source checkout, in the order the picker lists them; the first is the default.
-SHIPPED = ("bicyclegan_facades", "msgan_facades", "violin_piano_avb")
+SHIPPED = ("bicyclegan_facades", "msgan_facades", "violin_piano_pix2pix", "violin_piano_avb")
 KINDS = {"paired": "paired images", "unpaired": "unpaired images", "audio": "audio"}
 
 _models: dict[tuple[str, str], object] = {}
