@@ -223,7 +223,7 @@ def checkpoint(tmp_path_factory):
 def test_entries_list_checkpoints_first_then_the_shipped_models(checkpoint):
     found = registry.entries([checkpoint, os.path.join(checkpoint, "checkpoints")])
     assert [e.name for e in found] == ["cyclegan-tiny", "cyclegan-tiny (2)", *registry.SHIPPED]
-    assert [e.kind for e in found] == ["unpaired", "unpaired", "paired", "paired", "audio"]
+    assert [e.kind for e in found] == ["unpaired", "unpaired", "paired", "paired", "audio", "audio"]
     assert found[2].label == "bicyclegan_facades (bicyclegan, paired images)"
     model = registry.load(found[0])
     assert registry.load(found[1]) is model  # one copy per folder, whichever way it was named
