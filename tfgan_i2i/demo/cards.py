@@ -11,6 +11,8 @@ import glob
 import os
 import re
 
+from apps.audio_translation.model import is_paired
+
 from ..export.loaded import savedmodel_dir
 from .registry import KINDS, Entry
 
@@ -75,15 +77,10 @@ def _shown_path(path: str) -> str:
     return os.path.relpath(path) if inside else path
 
 
-def _paired_audio(entry: Entry) -> bool:
-    """Whether an audio entry is a paired translator (pix2pix / BicycleGAN trained on aligned recordings)."""
-    return "direction" in (entry.config.extra or {}).get("audio", {})
-
-
 def _latent(entry: Entry) -> str:
     """How the model draws different outputs for one input."""
     c = entry.config
-    if entry.kind == "audio" and _paired_audio(entry):
+    if entry.kind == "audio" and is_paired(entry.config):
         return ("none: one translation per recording" if c.model == "pix2pix"
                 else "z = 0: one translation per recording")
     if entry.kind == "audio":
@@ -97,7 +94,7 @@ def _facts(entry: Entry) -> list[tuple[str, str]]:
     """(field, value) rows from the config and the files."""
     c = entry.config
     nets = f"G {c.netG} ngf {c.ngf}, D ndf {c.ndf}, norm {c.norm}"
-    if entry.kind == "audio" and _paired_audio(entry):
+    if entry.kind == "audio" and is_paired(entry.config):
         nets += ", one model per direction"
     elif entry.kind == "audio":
         nets = f"ngf {c.ngf}, ndf {c.ndf}, ntf {c.ntf}, {c.n_res} residual blocks"
