@@ -44,12 +44,13 @@ import time
 import numpy as np
 from PIL import Image
 
+from apps.audio_translation.cli import default_model_dir
 from bench.audio_evidence import DEFAULT_DATA as MIDI, DIRECTIONS, METRIC_SPEC, melody_split, wav
 from bench.experiment import command, git_commit, read_json, write_json
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VSCO2 = os.path.join(os.path.dirname(MIDI), "violin_piano_vsco2")
-DEFAULT_MODEL = os.path.join(REPO, "savedmodels", "violin_piano_pix2pix")
+DEFAULT_MODEL = default_model_dir()  # the export `tfgan-i2i-audio translate` uses without --checkpoint
 # pYIN's search range (Hz) by what is played: the melodies are violin parts (G3..A5, MIDI 55-81); the real notes
 # span each instrument (violin G3..C7, piano C1..G7). The range leaves an octave either side where it can, so an
 # octave error is measured as 1200 cents rather than lost as unvoiced frames; pYIN's cost grows with its square.
@@ -428,7 +429,7 @@ def parse_args(argv):
     """The command line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default=DEFAULT_MODEL, help="export, train logdir or checkpoints/ folder "
-                                                          "(default: the shipped savedmodels/violin_piano_pix2pix)")
+                                                          f"(default: the shipped savedmodels/{os.path.basename(DEFAULT_MODEL)})")
     p.add_argument("--name", help="results folder name (default: the model folder's name)")
     p.add_argument("--midi", default=MIDI, help="violin_piano_midi folder (violin/, piano/)")
     p.add_argument("--vsco2", default=VSCO2, help="violin_piano_vsco2 folder (violin/, piano/); '' to skip")

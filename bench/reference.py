@@ -34,8 +34,8 @@ def reference_for(model: str, size: int) -> dict:
 
 
 def parse_peers_output(text: str, case: str, size: int) -> dict:
-    """{step_s, infer_s, peak_rss_gb, rss_after_import_gb} from time_peers.py's lines for `case` (G inference: G, or G_A for CycleGAN,
-    on one image of `size`); raises ValueError when the step line is missing (the case failed)."""
+    """{step_s, infer_s, peak_rss_gb, rss_after_import_gb} from time_peers.py's lines for `case` (G inference: G,
+    or G_A for CycleGAN, on one image of `size`); raises ValueError when the step line is missing (the case failed)."""
     found = {}
     for line in text.splitlines():
         words = line.split()

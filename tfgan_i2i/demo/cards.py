@@ -80,7 +80,7 @@ def _shown_path(path: str) -> str:
 def _latent(entry: Entry) -> str:
     """How the model draws different outputs for one input."""
     c = entry.config
-    if entry.kind == "audio" and is_paired(entry.config):
+    if entry.kind == "audio" and is_paired(c):
         return ("none: one translation per recording" if c.model == "pix2pix"
                 else "z = 0: one translation per recording")
     if entry.kind == "audio":
@@ -94,7 +94,7 @@ def _facts(entry: Entry) -> list[tuple[str, str]]:
     """(field, value) rows from the config and the files."""
     c = entry.config
     nets = f"G {c.netG} ngf {c.ngf}, D ndf {c.ndf}, norm {c.norm}"
-    if entry.kind == "audio" and is_paired(entry.config):
+    if entry.kind == "audio" and is_paired(c):
         nets += ", one model per direction"
     elif entry.kind == "audio":
         nets = f"ngf {c.ngf}, ndf {c.ndf}, ntf {c.ntf}, {c.n_res} residual blocks"
