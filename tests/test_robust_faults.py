@@ -81,6 +81,9 @@ KILLS = 10  # each costs one process's model build and 1-2 epochs (~5-15 s on 2 
 # files, the old checkpoint's deletion, the state file): small k kill inside the first save after a resume, larger
 # ones after it or in the next one.
 CHANGES_TO_WAIT = (1, 1, 2, 2, 3, 3, 4, 5, 6, 8)
+# Kills at a change count land wherever the save happens to be after the delay; on a fast machine a whole save can
+# fit in one poll, so these runs instead wait for a save's data folder to appear and kill at once (inside the write).
+KILLS_IN_DATA_WRITE = (2, 6)
 FINAL_EPOCHS = 3  # the last, uninterrupted run trains this many epochs past the newest checkpoint
 
 
@@ -184,11 +187,28 @@ def _kill_at_change(pid: int, checkpoint_dir: str, changes_to_wait: int, delay: 
     os.kill(pid, signal.SIGKILL)
 
 
+def _kill_in_data_write(pid: int, checkpoint_dir: str, timeout: float = 180.0):
+    """SIGKILL `pid` as soon as a save of its own is writing data: a `ckpt-N_temp` folder appears after none was
+    there (a killed run's leftover one is deleted when the next run starts, so it must be gone first)."""
+    deadline = time.monotonic() + timeout
+    writing = lambda: any(n.endswith("_temp") for n in _snapshot(checkpoint_dir)[0])  # noqa: E731
+    while writing():  # a leftover from an earlier kill, until this run's start deletes it
+        time.sleep(0.001)
+        assert time.monotonic() < deadline, f"the leftover partial save was not deleted within {timeout} s"
+    while not writing():
+        time.sleep(0.001)
+        if not _alive(pid):
+            return
+        assert time.monotonic() < deadline, f"no save seen within {timeout} s"
+    os.kill(pid, signal.SIGKILL)
+
+
 def test_sigkill_in_and_around_checkpoint_writes_never_loses_a_saved_epoch(tmp_path):
     """Kill a real tiny training run KILLS times at seeded points in and around its checkpoint writes.
 
     Each kill lands `delay` (seeded, 0-20 ms) after the k-th (seeded, CHANGES_TO_WAIT) visible change to the
-    checkpoints folder (watched every millisecond).
+    checkpoints folder (watched every millisecond), except the KILLS_IN_DATA_WRITE runs, killed as soon as a save's
+    data folder appears.
     Every restart must resume from the checkpoint tf's state file names, which must be at least the newest epoch
     the killed run reported saved (no finished work lost); no restart may read a partial file (it would fail, not
     be killed); the last, uninterrupted run must finish all its epochs.
@@ -206,7 +226,11 @@ def test_sigkill_in_and_around_checkpoint_writes_never_loses_a_saved_epoch(tmp_p
             assert recorded >= newest_saved, f"run {i}: the state file went back from epoch {newest_saved}"
             log = tmp_path / f"run{i}.log"
             pid = zygote.run(log)
-            _kill_at_change(pid, checkpoints, rng.choice(CHANGES_TO_WAIT), rng.uniform(0.0, 0.02))
+            changes, delay = rng.choice(CHANGES_TO_WAIT), rng.uniform(0.0, 0.02)
+            if i in KILLS_IN_DATA_WRITE:
+                _kill_in_data_write(pid, checkpoints)
+            else:
+                _kill_at_change(pid, checkpoints, changes, delay)
             code = zygote.exit_code()
             resumed, saved, text = _read_log(log)
             assert code == -signal.SIGKILL, f"run {i} ended by itself (exit {code}) before the kill:\n{text[-3000:]}"
