@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from tfgan_i2i.layers import SubPixelConv2DTranspose, ThinConv2D, torch_conv_transpose, with_subpixel_transposes
-from tfgan_i2i.networks import resnet_generator, unet_generator
+from tfgan_i2i.networks import patch_discriminator, resnet_generator, unet_generator
 
 
 def _outputs_and_gradients(layer, x):
@@ -75,14 +75,57 @@ def test_thin_conv_other_configurations_use_conv2d_own_op():
             np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-5)
 
 
-def test_resnet_generator_head_is_thin_and_keras_round_trips(tmp_path):
-    g = resnet_generator(input_nc=3, output_nc=3, ngf=4, n_blocks=1, image_size=32)
-    assert isinstance(g.layers[-2], ThinConv2D) and g.layers[-2].kernel.shape == (7, 7, 4, 3)
-    x = tf.random.stateless_uniform([1, 32, 32, 3], seed=[5, 6], minval=-1, maxval=1)
-    g.save(tmp_path / "g.keras")
-    again = keras.saving.load_model(tmp_path / "g.keras")
-    assert isinstance(again.layers[-2], ThinConv2D)
-    np.testing.assert_allclose(again(x).numpy(), g(x).numpy(), atol=1e-6)
+def _plain_clone(net):
+    """`net` with every ThinConv2D a keras Conv2D holding the same weights: the networks before the reformulation."""
+    def clone(layer):
+        if isinstance(layer, keras.layers.SpectralNormalization):
+            return keras.layers.SpectralNormalization(clone(layer.layer), layer.power_iterations, name=layer.name)
+        cls = keras.layers.Conv2D if type(layer) is ThinConv2D else layer.__class__
+        return cls.from_config(layer.get_config())
+
+    plain = keras.models.clone_model(net, clone_function=clone)
+    plain.set_weights(net.get_weights())
+    return plain
+
+
+def _stride1_valid_convs(net):
+    inner = [getattr(layer, "layer", layer) for layer in net.layers]  # through SpectralNormalization
+    return [layer for layer in inner if isinstance(layer, keras.layers.Conv2D)
+            and not isinstance(layer, keras.layers.Conv2DTranspose)
+            and tuple(layer.strides) == (1, 1) and layer.padding == "valid"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: resnet_generator(input_nc=3, output_nc=3, ngf=4, n_blocks=2, image_size=32, norm="instance"),
+    lambda: patch_discriminator(input_nc=6, ndf=4, n_layers=3, image_size=32, norm="instance"),
+    lambda: patch_discriminator(input_nc=3, ndf=4, n_layers=2, image_size=32, spectral_norm=True)],
+    ids=["resnet-G", "patch-D", "patch-D-spectral"])
+def test_networks_thin_convs_match_plain_conv2d_and_share_checkpoints(make, monkeypatch, tmp_path):
+    """Every stride-1 'valid' conv of the ResNet G (7x7 stem and head, residual 3x3s) and the PatchGAN D (its
+    4x4 stride-1 convs) is a ThinConv2D; with TF's default kernels the whole network's outputs and gradients are
+    the plain Conv2D network's, and checkpoints of the plain network (earlier versions) restore into it."""
+    net = make()
+    convs = _stride1_valid_convs(net)
+    assert len(convs) >= 2 and all(type(layer) is ThinConv2D for layer in convs)
+    plain = _plain_clone(net)
+    assert not [layer for layer in _stride1_valid_convs(plain) if type(layer) is ThinConv2D]
+    assert plain.count_params() == net.count_params()
+    calls = _thin_path_taken(monkeypatch, "off")
+    x = tf.random.stateless_uniform([2, 32, 32, net.inputs[0].shape[-1]], seed=[5, 6], minval=-1, maxval=1)
+    want, got = _outputs_and_gradients(plain, x), _outputs_and_gradients(net, x)
+    assert len(calls) == len(convs)  # each stride-1 conv took the reformulated gradients
+    _assert_close(want[:2], got[:2])
+    _assert_close(want[2:], got[2:], scale=_largest(want[2:]))  # biases before a norm: zero up to rounding
+
+    tf.train.Checkpoint(net=plain).write(str(tmp_path / "plain"))
+    fresh = make()
+    tf.train.Checkpoint(net=fresh).read(str(tmp_path / "plain")).assert_consumed()
+    np.testing.assert_allclose(fresh(x).numpy(), plain(x).numpy(), atol=1e-5)
+
+    net.save(tmp_path / "net.keras")
+    again = keras.saving.load_model(tmp_path / "net.keras")
+    assert all(type(layer) is ThinConv2D for layer in _stride1_valid_convs(again))
+    np.testing.assert_allclose(again(x).numpy(), net(x).numpy(), atol=1e-6)
 
 
 # the U-Net's up-convolution, and the Conv2DTranspose that torch_conv_transpose builds for the ResNet G's

@@ -118,7 +118,10 @@ class ThinConv2D(layers.Conv2D):
 
     The same layer, weights and outputs; only the backward pass differs. TensorFlow's default CPU kernels take
     ~1.9 s (one thread) for the gradients of a 7x7 64 -> 3 convolution at 256 px, the ResNet G's output layer;
-    as two forward convolutions they take ~0.3 s (bench/README.md, "Levers"). Other configurations, and oneDNN
+    as two forward convolutions they take ~0.3 s (bench/README.md, "Levers"). Their gradients of ordinary 3x3
+    and 4x4 convolutions are also slower than the two forward convolutions (a 3x3 256 -> 256 at 64 px: dx 108 vs
+    81 ms, dkernel 98 vs 77 ms on an AVX2 EPYC), so the ResNet G and the PatchGAN D use this layer for every
+    stride-1 'valid' convolution (`conv` returns it). Other configurations, and oneDNN
     (whose own gradient of this layer is fast, and whose forward convolution with the dkernel's 256 x 256 filter
     aborts the process on an AVX-512 AMD EPYC: "Check failed: dtype() == expected_dtype"), use Conv2D's own op.
     """
@@ -282,8 +285,9 @@ def apply(x, *fns):
 
 
 def conv(filters, kernel, stride=1, padding="same", use_bias=True, init=None, spectral=False, name=None):
-    """A Conv2D with the package's init, optionally spectrally normalised."""
-    layer = layers.Conv2D(
+    """A Conv2D with the package's init, optionally spectrally normalised (a ThinConv2D: stride 1 'valid' ones
+    take their gradients as forward convolutions under TF's default kernels)."""
+    layer = ThinConv2D(
         filters, kernel, strides=stride, padding=padding, use_bias=use_bias,
         kernel_initializer=init or kernel_init(), name=name,
     )

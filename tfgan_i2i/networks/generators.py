@@ -100,7 +100,7 @@ def resnet_generator(
     image, z = _inputs(input_nc, nz, image_size)
     every = where_add == "all"
     x = apply(_with_z(image, z), ReflectionPad2D(3),
-              layers.Conv2D(ngf, 7, padding="valid", use_bias=use_bias, kernel_initializer=init),
+              ThinConv2D(ngf, 7, padding="valid", use_bias=use_bias, kernel_initializer=init),
               norm_layer(norm, init_gain), layers.ReLU())
     for i in range(n_downsampling):
         x = _with_z(x, z) if every else x
@@ -109,9 +109,9 @@ def resnet_generator(
     dim = ngf * 2**n_downsampling
     for _ in range(n_blocks):
         h = apply(_with_z(x, z) if every else x, ReflectionPad2D(1),
-                  layers.Conv2D(dim, 3, padding="valid", use_bias=use_bias, kernel_initializer=init),
+                  ThinConv2D(dim, 3, padding="valid", use_bias=use_bias, kernel_initializer=init),
                   norm_layer(norm, init_gain), layers.ReLU(), Dropout(0.5) if use_dropout else None,
-                  ReflectionPad2D(1), layers.Conv2D(dim, 3, padding="valid", use_bias=use_bias, kernel_initializer=init),
+                  ReflectionPad2D(1), ThinConv2D(dim, 3, padding="valid", use_bias=use_bias, kernel_initializer=init),
                   norm_layer(norm, init_gain))
         x = layers.Add()([x, h])
     for i in range(n_downsampling):
