@@ -1,7 +1,7 @@
 """Lever: ThinConv2D (gradients as forward convolutions) vs keras Conv2D, with oneDNN on and off.
 
 Times forward + backward of the ResNet G's output layer (7x7 conv 64 -> 3 after a reflection pad, 256 px,
-batch 1) and of the whole CycleGAN ResNet-9 G at 256, each kernel setting in its own process (TensorFlow reads
+batch 1) and of the whole CycleGAN ResNet-9 G at 256 (plain Conv2D vs its ThinConv2D stride-1 convs), each kernel setting in its own process (TensorFlow reads
 TF_ENABLE_ONEDNN_OPTS once, when it loads). Median of --iters after one warm-up; run it on an idle machine.
 
     python -m bench.thin_conv                      # both settings, 2 threads; prints a markdown table
@@ -41,10 +41,10 @@ def child(threads: int, iters: int) -> dict:
         layer.build(x.shape)
         out[name] = _time(_fwd_bwd(layer, x), iters)
     image = tf.random.uniform([1, 256, 256, 3], -1, 1)
-    for name, thin in (("ResNet-9 G 256, Conv2D head", False), ("ResNet-9 G 256, ThinConv2D head", True)):
+    for name, thin in (("ResNet-9 G 256, plain Conv2D", False), ("ResNet-9 G 256, ThinConv2D stride-1 convs", True)):
         g = resnet_generator(input_nc=3, output_nc=3, ngf=64, n_blocks=9, image_size=256)
         if not thin:
-            g = _with_plain_head(g)
+            g = _with_plain_convs(g)
         out[name] = _time(_fwd_bwd(g, image), iters)
     return out
 
@@ -62,8 +62,8 @@ def _fwd_bwd(net, x):
     return lambda: [g.numpy() for g in step()]
 
 
-def _with_plain_head(g):
-    """The same G with its ThinConv2D head replaced by a keras Conv2D holding the same weights."""
+def _with_plain_convs(g):
+    """The same G with every ThinConv2D (its stride-1 convs) a keras Conv2D holding the same weights."""
     import keras
 
     from tfgan_i2i.layers import ThinConv2D
