@@ -12,7 +12,7 @@ def _outputs_and_gradients(layer, x):
     with tf.GradientTape() as tape:
         tape.watch(x)
         y = layer(x)
-        loss = tf.reduce_sum(y * tf.random.stateless_normal(tf.shape(y), seed=[1, 2]))
+        loss = sum(tf.reduce_sum(t * tf.random.stateless_normal(tf.shape(t), seed=[1, 2])) for t in tf.nest.flatten(y))
     return [y] + tape.gradient(loss, [x] + layer.trainable_variables)
 
 
@@ -75,57 +75,88 @@ def test_thin_conv_other_configurations_use_conv2d_own_op():
             np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-5)
 
 
-def _plain_clone(net):
-    """`net` with every ThinConv2D a keras Conv2D holding the same weights: the networks before the reformulation."""
-    def clone(layer):
-        if isinstance(layer, keras.layers.SpectralNormalization):
-            return keras.layers.SpectralNormalization(clone(layer.layer), layer.power_iterations, name=layer.name)
-        cls = keras.layers.Conv2D if type(layer) is ThinConv2D else layer.__class__
-        return cls.from_config(layer.get_config())
+def _plain_build(make, monkeypatch):
+    """`make()` as the package built it before the reformulation: each ThinConv2D a keras Conv2D (inside UNIT's
+    and DRIT's ResBlock layers too), i.e. the networks whose checkpoints earlier versions wrote."""
+    import tfgan_i2i.layers
+    from tfgan_i2i.networks import drit, generators, unit
 
-    plain = keras.models.clone_model(net, clone_function=clone)
-    plain.set_weights(net.get_weights())
-    return plain
+    with monkeypatch.context() as patch:
+        for module in (tfgan_i2i.layers, generators, unit, drit):
+            patch.setattr(module, "ThinConv2D", keras.layers.Conv2D)
+        return make()
 
 
 def _stride1_valid_convs(net):
-    inner = [getattr(layer, "layer", layer) for layer in net.layers]  # through SpectralNormalization
-    return [layer for layer in inner if isinstance(layer, keras.layers.Conv2D)
+    """Every stride-1 'valid' Conv2D of `net`, nested ones included (ResBlock's, SpectralNormalization's)."""
+    return [layer for layer in net._flatten_layers(include_self=False) if isinstance(layer, keras.layers.Conv2D)
             and not isinstance(layer, keras.layers.Conv2DTranspose)
             and tuple(layer.strides) == (1, 1) and layer.padding == "valid"]
 
 
-@pytest.mark.parametrize("make", [
-    lambda: resnet_generator(input_nc=3, output_nc=3, ngf=4, n_blocks=2, image_size=32, norm="instance"),
-    lambda: patch_discriminator(input_nc=6, ndf=4, n_layers=3, image_size=32, norm="instance"),
-    lambda: patch_discriminator(input_nc=3, ndf=4, n_layers=2, image_size=32, spectral_norm=True)],
-    ids=["resnet-G", "patch-D", "patch-D-spectral"])
-def test_networks_thin_convs_match_plain_conv2d_and_share_checkpoints(make, monkeypatch, tmp_path):
-    """Every stride-1 'valid' conv of the ResNet G (7x7 stem and head, residual 3x3s) and the PatchGAN D (its
-    4x4 stride-1 convs) is a ThinConv2D; with TF's default kernels the whole network's outputs and gradients are
-    the plain Conv2D network's, and checkpoints of the plain network (earlier versions) restore into it."""
-    net = make()
-    convs = _stride1_valid_convs(net)
-    assert len(convs) >= 2 and all(type(layer) is ThinConv2D for layer in convs)
-    plain = _plain_clone(net)
+def _unit_encoder():
+    from tfgan_i2i.networks.unit import shared_blocks, unit_encoder
+    return unit_encoder(3, ngf=4, n_downsample=2, n_res=2, shared=shared_blocks(4, 2, 1), image_size=32)
+
+
+def _unit_decoder():
+    from tfgan_i2i.networks.unit import shared_blocks, unit_decoder
+    return unit_decoder(3, ngf=4, n_downsample=2, n_res=2, shared=shared_blocks(4, 2, 1))
+
+
+def _drit(name):
+    from tfgan_i2i.networks import drit
+    return {"content-E": lambda: drit.content_encoder(3, ngf=4, n_downsample=2, n_res=2),
+            "attribute-E": lambda: drit.attribute_encoder(3, nz=4, nef=4, n_blocks=3),
+            "content-D": lambda: drit.content_discriminator(16, n_layers=1)}[name]()
+
+
+# (network, the input's side)
+NETWORKS = {
+    "resnet-G": (lambda: resnet_generator(input_nc=3, output_nc=3, ngf=4, n_blocks=2, image_size=32,
+                                          norm="instance"), 32),
+    "patch-D": (lambda: patch_discriminator(input_nc=6, ndf=4, n_layers=3, image_size=32, norm="instance"), 32),
+    "patch-D-spectral": (lambda: patch_discriminator(input_nc=3, ndf=4, n_layers=2, image_size=32,
+                                                     spectral_norm=True), 32),
+    "unit-E": (_unit_encoder, 32),
+    "unit-G": (_unit_decoder, 8),
+    "drit-content-E": (lambda: _drit("content-E"), 32),
+    "drit-attribute-E": (lambda: _drit("attribute-E"), 32),
+    "drit-content-D": (lambda: _drit("content-D"), 16),
+}
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_networks_thin_convs_match_plain_conv2d_and_share_checkpoints(name, monkeypatch, tmp_path):
+    """Every stride-1 'valid' conv wider than 1x1 of the ResNet G (7x7 stem and head, residual 3x3s), the PatchGAN
+    D (its 4x4 stride-1 convs), UNIT's E and G (residual blocks, shared ones too; 7x7 stem and head; 5x5 up-convs)
+    and DRIT's encoders and content D is a ThinConv2D; with TF's default kernels the whole network's outputs and
+    gradients are the plain Conv2D network's, and checkpoints of the plain network (earlier versions) restore
+    into it."""
+    make, side = NETWORKS[name]
+    net, plain = make(), _plain_build(make, monkeypatch)
+    convs = [layer for layer in _stride1_valid_convs(net) if layer.kernel_size != (1, 1)]
+    assert convs and all(type(layer) is ThinConv2D for layer in convs)
     assert not [layer for layer in _stride1_valid_convs(plain) if type(layer) is ThinConv2D]
     assert plain.count_params() == net.count_params()
+    plain.set_weights(net.get_weights())
     calls = _thin_path_taken(monkeypatch, "off")
-    x = tf.random.stateless_uniform([2, 32, 32, net.inputs[0].shape[-1]], seed=[5, 6], minval=-1, maxval=1)
+    x = tf.random.stateless_uniform([2, side, side, net.inputs[0].shape[-1]], seed=[5, 6], minval=-1, maxval=1)
     want, got = _outputs_and_gradients(plain, x), _outputs_and_gradients(net, x)
-    assert len(calls) == len(convs)  # each stride-1 conv took the reformulated gradients
+    thin = [layer for layer in _stride1_valid_convs(net) if type(layer) is ThinConv2D]
+    assert len(calls) == len(thin)  # each took the reformulated gradients (a shared ResBlock: once per call)
     _assert_close(want[:2], got[:2])
     _assert_close(want[2:], got[2:], scale=_largest(want[2:]))  # biases before a norm: zero up to rounding
 
     tf.train.Checkpoint(net=plain).write(str(tmp_path / "plain"))
     fresh = make()
     tf.train.Checkpoint(net=fresh).read(str(tmp_path / "plain")).assert_consumed()
-    np.testing.assert_allclose(fresh(x).numpy(), plain(x).numpy(), atol=1e-5)
+    _assert_close(plain(x), fresh(x))
 
     net.save(tmp_path / "net.keras")
     again = keras.saving.load_model(tmp_path / "net.keras")
-    assert all(type(layer) is ThinConv2D for layer in _stride1_valid_convs(again))
-    np.testing.assert_allclose(again(x).numpy(), net(x).numpy(), atol=1e-6)
+    assert [type(c) for c in _stride1_valid_convs(again)] == [type(c) for c in _stride1_valid_convs(net)]
+    _assert_close(net(x), again(x))
 
 
 # the U-Net's up-convolution, and the Conv2DTranspose that torch_conv_transpose builds for the ResNet G's

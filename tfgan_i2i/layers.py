@@ -120,8 +120,9 @@ class ThinConv2D(layers.Conv2D):
     ~1.9 s (one thread) for the gradients of a 7x7 64 -> 3 convolution at 256 px, the ResNet G's output layer;
     as two forward convolutions they take ~0.3 s (bench/README.md, "Levers"). Their gradients of ordinary 3x3
     and 4x4 convolutions are also slower than the two forward convolutions (a 3x3 256 -> 256 at 64 px: dx 108 vs
-    81 ms, dkernel 98 vs 77 ms on an AVX2 EPYC), so the ResNet G and the PatchGAN D use this layer for every
-    stride-1 'valid' convolution (`conv` returns it). Other configurations, and oneDNN
+    81 ms, dkernel 98 vs 77 ms on an AVX2 EPYC), so the ResNet G, the PatchGAN D and UNIT's, AVB-GTN's and DRIT's
+    networks (their residual blocks, stems, heads, UNIT's 5x5 up-sampling convs) use this layer for their stride-1
+    'valid' convolutions (`conv` returns it; DRIT's own 1x1 convs stay Conv2D). Other configurations, and oneDNN
     (whose own gradient of this layer is fast, and whose forward convolution with the dkernel's 256 x 256 filter
     aborts the process on an AVX-512 AMD EPYC: "Check failed: dtype() == expected_dtype"), use Conv2D's own op.
     """

@@ -19,7 +19,7 @@ import math
 import keras
 from keras import layers
 
-from ..layers import ConcatZ, ReflectionPad2D, apply, kernel_init, norm_layer, torch_conv_transpose
+from ..layers import ConcatZ, ReflectionPad2D, ThinConv2D, apply, kernel_init, norm_layer, torch_conv_transpose
 from .discriminators import conv_output_size
 from .unit import ResBlock, latent_dim, ms_discriminator, shared_blocks
 
@@ -49,7 +49,7 @@ def content_encoder(input_nc: int = 3, ngf: int = 64, n_downsample: int = 2, n_r
     init = kernel_init("normal", init_gain)
     image = keras.Input((None, None, input_nc), name="image")
     dim = ngf
-    x = apply(image, ReflectionPad2D(3), layers.Conv2D(dim, 7, kernel_initializer=init), _torch_leaky())
+    x = apply(image, ReflectionPad2D(3), ThinConv2D(dim, 7, kernel_initializer=init), _torch_leaky())
     for _ in range(n_downsample):
         dim *= 2
         x = apply(x, ReflectionPad2D(1), layers.Conv2D(dim, 3, strides=2, kernel_initializer=init),
@@ -75,8 +75,8 @@ def attribute_encoder(input_nc: int = 3, nz: int = 8, nef: int = 64, n_blocks: i
     x = apply(image, ReflectionPad2D(1), layers.Conv2D(nef, 4, strides=2, kernel_initializer=init))
     for n in range(1, n_blocks):
         c_in, c_out = nef * min(4, n), nef * min(4, n + 1)
-        h = apply(x, lrelu(), ReflectionPad2D(1), layers.Conv2D(c_in, 3, kernel_initializer=init), lrelu(),
-                  ReflectionPad2D(1), layers.Conv2D(c_out, 3, kernel_initializer=init), layers.AveragePooling2D(2))
+        h = apply(x, lrelu(), ReflectionPad2D(1), ThinConv2D(c_in, 3, kernel_initializer=init), lrelu(),
+                  ReflectionPad2D(1), ThinConv2D(c_out, 3, kernel_initializer=init), layers.AveragePooling2D(2))
         shortcut = apply(x, layers.AveragePooling2D(2), layers.Conv2D(c_out, 1, kernel_initializer=init))
         x = layers.Add()([h, shortcut])
     x = apply(x, lrelu(), layers.GlobalAveragePooling2D())
@@ -146,7 +146,7 @@ def content_discriminator(dim: int = 256, n_layers: int = CONTENT_D_LAYERS, init
     x = content
     for _ in range(n_layers):
         x = apply(x, ReflectionPad2D(1), layers.Conv2D(dim, 7, strides=2, kernel_initializer=init), _torch_leaky())
-    x = apply(x, layers.Conv2D(dim, 4, kernel_initializer=init), _torch_leaky(),
+    x = apply(x, ThinConv2D(dim, 4, kernel_initializer=init), _torch_leaky(),
               layers.Conv2D(1, 1, kernel_initializer=init), layers.Activation("linear", dtype="float32"))
     return keras.Model(content, x, name=name)
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from ..layers import PACKAGE, AvgPoolExcludePad, ReflectionPad2D, apply, conv, kernel_init, lrelu, norm_layer
+from ..layers import (PACKAGE, AvgPoolExcludePad, ReflectionPad2D, ThinConv2D, apply, conv, kernel_init, lrelu,
+                      norm_layer)
 from .discriminators import conv_output_size
 
 
@@ -25,8 +26,8 @@ class ResBlock(layers.Layer):
         self.dim, self.norm, self.init_type, self.init_gain = int(dim), norm, init_type, init_gain
         init = kernel_init(init_type, init_gain)
         self.pad1, self.pad2 = ReflectionPad2D(1), ReflectionPad2D(1)
-        self.conv1 = layers.Conv2D(dim, 3, padding="valid", kernel_initializer=init)
-        self.conv2 = layers.Conv2D(dim, 3, padding="valid", kernel_initializer=init)
+        self.conv1 = ThinConv2D(dim, 3, padding="valid", kernel_initializer=init)
+        self.conv2 = ThinConv2D(dim, 3, padding="valid", kernel_initializer=init)
         self.norm1, self.norm2 = norm_layer(norm, init_gain), norm_layer(norm, init_gain)
         self.relu = layers.ReLU()
 
@@ -124,7 +125,7 @@ def unit_encoder(input_nc: int = 3, ngf: int = 64, n_downsample: int = 2, n_res:
         inputs.append(eps)
         x = layers.Concatenate()([image, eps])
     dim = ngf
-    x = apply(x, ReflectionPad2D(3), layers.Conv2D(dim, 7, padding="valid", kernel_initializer=init),
+    x = apply(x, ReflectionPad2D(3), ThinConv2D(dim, 7, padding="valid", kernel_initializer=init),
               norm_layer(norm, init_gain), layers.ReLU())
     for _ in range(n_downsample):
         dim *= 2
@@ -155,8 +156,8 @@ def unit_decoder(output_nc: int = 3, ngf: int = 64, n_downsample: int = 2, n_res
     for _ in range(n_downsample):
         dim //= 2
         x = apply(x, layers.UpSampling2D(2, interpolation="nearest"), ReflectionPad2D(2),
-                  layers.Conv2D(dim, 5, padding="valid", kernel_initializer=init), UnitLayerNorm(1e-5), layers.ReLU())
-    x = apply(x, ReflectionPad2D(3), layers.Conv2D(output_nc, 7, padding="valid", kernel_initializer=init),
+                  ThinConv2D(dim, 5, padding="valid", kernel_initializer=init), UnitLayerNorm(1e-5), layers.ReLU())
+    x = apply(x, ReflectionPad2D(3), ThinConv2D(output_nc, 7, padding="valid", kernel_initializer=init),
               layers.Activation("tanh", dtype="float32"))
     return keras.Model(h, x, name=name)
 
