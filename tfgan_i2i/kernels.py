@@ -34,13 +34,16 @@ def _rows(u_net: str, cyclegan: str, unit: str, drit: str) -> dict:
 
 
 # CPU class -> model -> the faster setting for its training step at the preset's size and batch, as measured by
-# `python -m bench.kernel_choice` on this project's 2-core benchmark machines (a tie, see TIE, keeps DEFAULT).
+# `python -m bench.kernel_choice` on this project's 2-core benchmark machines (a tie, see TIE, keeps DEFAULT; a
+# model measured at several sizes takes the setting faster on the geometric mean of its speed-ups).
 # The winner depends on the CPU: on the AVX2 EPYC oneDNN halved the speed of strided and transposed convolutions,
 # on the AVX-512 EPYC it is faster for every model measured.
 TRAINING_BY_CPU = {
-    # AMD EPYC, AVX2/FMA, no AVX-512 (bench/results/kernel_choice.json): U-Net G BicycleGAN 128 oneDNN 1.19x,
-    # pix2pix 256 / BicycleGAN 256 tie; CycleGAN default kernels 1.65x; UNIT oneDNN 1.07x; DRIT default 1.50x
-    "avx2": _rows(u_net="on", cyclegan="off", unit="on", drit="off"),
+    # AMD EPYC, AVX2/FMA, no AVX-512 (bench/results/kernel_choice.json): with every stride-1 conv of the ResNet G
+    # and the PatchGAN D a ThinConv2D, the default kernels win pix2pix 256 (1.37x), BicycleGAN 256 (1.59x; 128 a
+    # tie, 1.03x) and CycleGAN (1.36x); UNIT oneDNN 1.07x, DRIT default 1.50x (measured before their stride-1 convs
+    # were ThinConv2D)
+    "avx2": _rows(u_net="off", cyclegan="off", unit="on", drit="off"),
     # AMD EPYC, AVX-512 (bf16, VNNI), 2.6 GHz (bench/results/kernel_choice_avx512.json): oneDNN 1.39-1.53x (U-Net),
     # 1.93x (CycleGAN), 3.42-3.49x (UNIT, AVB-GTN), 1.33x (DRIT)
     "avx512": _rows(u_net="on", cyclegan="on", unit="on", drit="on"),
@@ -48,8 +51,9 @@ TRAINING_BY_CPU = {
 # CPU class -> model -> the faster setting for its G inference (Keras, one image, same runs): what `tfgan-i2i
 # translate` / `evaluate` and `tfgan-i2i-audio translate` pick for the model they load
 INFERENCE_BY_CPU = {
-    # AVX2 EPYC: U-Net pix2pix oneDNN 1.10x, BicycleGAN 128 1.23x, BicycleGAN 256 tie; the ResNet-style generators
-    # 1.35-3.4x faster with the default kernels (CycleGAN 2.49x, UNIT 3.39x, DRIT 1.35x)
+    # AVX2 EPYC: U-Net pix2pix oneDNN 1.08x, BicycleGAN 128 oneDNN 1.11x and 256 default 1.07x (a tie on the
+    # mean); the ResNet-style generators 1.35-3.4x faster with the default kernels (CycleGAN 1.52x, UNIT 3.39x,
+    # DRIT 1.35x)
     "avx2": _rows(u_net="on", cyclegan="off", unit="off", drit="off"),
     # AVX-512 EPYC: oneDNN 1.10-1.82x (U-Net), 1.06x (CycleGAN), 1.17x (UNIT), 1.49x (AVB-GTN); DRIT a tie (1.03x)
     "avx512": _rows(u_net="on", cyclegan="on", unit="on", drit="on"),
