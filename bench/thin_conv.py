@@ -1,11 +1,13 @@
 """Lever: ThinConv2D (gradients as forward convolutions) vs keras Conv2D, with oneDNN on and off.
 
-Times forward + backward of the ResNet G's output layer (7x7 conv 64 -> 3 after a reflection pad, 256 px,
-batch 1) and of the whole CycleGAN ResNet-9 G at 256 (plain Conv2D vs its ThinConv2D stride-1 convs), each kernel setting in its own process (TensorFlow reads
+Times forward + backward (batch 1) of the stride-1 'valid' convolutions the package builds as ThinConv2D, each
+alone (the ResNet G's 7x7 64 -> 3 head at 256 px; the residual blocks' 3x3s of CycleGAN/UNIT at 64 px and of
+DRIT's G at 54 px; UNIT's 5x5 up-sampling convs at 128 and 256 px), and the whole CycleGAN ResNet-9 G at 256
+(plain Conv2D vs its ThinConv2D stride-1 convs), each kernel setting in its own process (TensorFlow reads
 TF_ENABLE_ONEDNN_OPTS once, when it loads). Median of --iters after one warm-up; run it on an idle machine.
 
     python -m bench.thin_conv                      # both settings, 2 threads; prints a markdown table
-    python -m bench.thin_conv --threads 1 --iters 3
+    python -m bench.thin_conv --threads 1 --iters 3 --no-network
 """
 from __future__ import annotations
 
@@ -24,7 +26,17 @@ def _time(fn, iters: int) -> float:
     return median_call_s(fn, iters)
 
 
-def child(threads: int, iters: int) -> dict:
+# (case, input side before the conv, in channels, out channels, kernel): the conv sees a reflection-padded input
+LAYERS = [
+    ("7x7 64->3 at 256 (ResNet G / UNIT G head)", 262, 64, 3, 7),
+    ("3x3 256->256 at 64 (CycleGAN / UNIT residual blocks)", 66, 256, 256, 3),
+    ("3x3 264->264 at 54 (DRIT G residual blocks, 216 px)", 56, 264, 264, 3),
+    ("5x5 256->128 at 128 (UNIT G up-sampling)", 132, 256, 128, 5),
+    ("5x5 128->64 at 256 (UNIT G up-sampling)", 260, 128, 64, 5),
+]
+
+
+def child(threads: int, iters: int, network: bool) -> dict:
     """{case: seconds} for this process's kernel setting."""
     import keras
     import tensorflow as tf
@@ -35,13 +47,15 @@ def child(threads: int, iters: int) -> dict:
 
     configure_tf(threads, 1)
     out = {}
-    x = tf.random.normal([1, 262, 262, 64])
-    for name, cls in (("7x7 64->3 conv, Conv2D", keras.layers.Conv2D), ("7x7 64->3 conv, ThinConv2D", ThinConv2D)):
-        layer = cls(3, 7, padding="valid")
-        layer.build(x.shape)
-        out[name] = _time(_fwd_bwd(layer, x), iters)
+    for case, side, cin, cout, kernel in LAYERS:
+        x = tf.random.normal([1, side, side, cin])
+        for name, cls in (("Conv2D", keras.layers.Conv2D), ("ThinConv2D", ThinConv2D)):
+            layer = cls(cout, kernel, padding="valid")
+            layer.build(x.shape)
+            out[f"{case}, {name}"] = _time(_fwd_bwd(layer, x), iters)
     image = tf.random.uniform([1, 256, 256, 3], -1, 1)
-    for name, thin in (("ResNet-9 G 256, plain Conv2D", False), ("ResNet-9 G 256, ThinConv2D stride-1 convs", True)):
+    whole = (("ResNet-9 G 256, plain Conv2D", False), ("ResNet-9 G 256, ThinConv2D stride-1 convs", True))
+    for name, thin in whole if network else ():
         g = resnet_generator(input_nc=3, output_nc=3, ngf=64, n_blocks=9, image_size=256)
         if not thin:
             g = _with_plain_convs(g)
@@ -82,16 +96,18 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--iters", type=int, default=5)
+    p.add_argument("--no-network", action="store_true", help="time the single layers only, not the whole G")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.threads, args.iters)))
+        print(json.dumps(child(args.threads, args.iters, not args.no_network)))
         return 0
     results = {}
     for onednn in ("0", "1"):
         env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn, "TF_CPP_MIN_LOG_LEVEL": "2"}
-        run = subprocess.run([sys.executable, "-m", "bench.thin_conv", "--child", "--threads", str(args.threads),
-                              "--iters", str(args.iters)], env=env, capture_output=True, text=True, check=True)
+        command = [sys.executable, "-m", "bench.thin_conv", "--child", "--threads", str(args.threads),
+                   "--iters", str(args.iters)] + ["--no-network"] * args.no_network
+        run = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
         results[onednn] = json.loads(run.stdout.strip().splitlines()[-1])
     print(f"forward + backward, batch 1, {args.threads} threads, median of {args.iters} (ms)\n")
     print("| case | TF default kernels | oneDNN |\n|---|---|---|")
