@@ -39,11 +39,10 @@ def _rows(u_net: str, cyclegan: str, unit: str, drit: str) -> dict:
 # The winner depends on the CPU: on the AVX2 EPYC oneDNN halved the speed of strided and transposed convolutions,
 # on the AVX-512 EPYC it is faster for every model measured.
 TRAINING_BY_CPU = {
-    # AMD EPYC, AVX2/FMA, no AVX-512 (bench/results/kernel_choice.json): with every stride-1 conv of the ResNet G
-    # and the PatchGAN D a ThinConv2D, the default kernels win pix2pix 256 (1.37x), BicycleGAN 256 (1.59x; 128 a
-    # tie, 1.03x) and CycleGAN (1.36x); UNIT oneDNN 1.07x, DRIT default 1.50x (measured before their stride-1 convs
-    # were ThinConv2D)
-    "avx2": _rows(u_net="off", cyclegan="off", unit="on", drit="off"),
+    # AMD EPYC, AVX2/FMA, no AVX-512 (bench/results/kernel_choice.json): with every stride-1 conv a ThinConv2D the
+    # default kernels win every model: pix2pix 256 1.37x, BicycleGAN 256 1.59x (128 a tie, 1.03x), CycleGAN 1.36x,
+    # UNIT 1.38x (oneDNN won by 1.07x before UNIT's convs were thin), DRIT 1.27x
+    "avx2": _rows(u_net="off", cyclegan="off", unit="off", drit="off"),
     # AMD EPYC, AVX-512 (bf16, VNNI), 2.6 GHz (bench/results/kernel_choice_avx512.json): oneDNN 1.39-1.53x (U-Net),
     # 1.93x (CycleGAN), 3.42-3.49x (UNIT, AVB-GTN), 1.33x (DRIT)
     "avx512": _rows(u_net="on", cyclegan="on", unit="on", drit="on"),
@@ -52,8 +51,8 @@ TRAINING_BY_CPU = {
 # translate` / `evaluate` and `tfgan-i2i-audio translate` pick for the model they load
 INFERENCE_BY_CPU = {
     # AVX2 EPYC: U-Net pix2pix oneDNN 1.08x, BicycleGAN 128 oneDNN 1.11x and 256 default 1.07x (a tie on the
-    # mean); the ResNet-style generators 1.35-3.4x faster with the default kernels (CycleGAN 1.52x, UNIT 3.39x,
-    # DRIT 1.35x)
+    # mean); the ResNet-style generators 1.24-2.6x faster with the default kernels (CycleGAN 1.52x, UNIT 2.62x,
+    # DRIT 1.24x)
     "avx2": _rows(u_net="on", cyclegan="off", unit="off", drit="off"),
     # AVX-512 EPYC: oneDNN 1.10-1.82x (U-Net), 1.06x (CycleGAN), 1.17x (UNIT), 1.49x (AVB-GTN); DRIT a tie (1.03x)
     "avx512": _rows(u_net="on", cyclegan="on", unit="on", drit="on"),
@@ -79,7 +78,10 @@ FASTER_TRAINING = TRAINING_BY_CPU[CPU]
 FASTER_INFERENCE = INFERENCE_BY_CPU[CPU]
 TASKS = {"train": FASTER_TRAINING, "infer": FASTER_INFERENCE}
 CONFIG_FILE = "config.json"  # as tfgan_i2i.config.CONFIG_FILE (that module imports TensorFlow)
-DEFAULT = "on"  # `import tfgan_i2i` without a model: the faster setting for most models above
+# `import tfgan_i2i` without a model: oneDNN, faster for every model on the AVX-512 class; on the AVX2 class every
+# model measured trains faster without it (the table above: `tfgan-i2i train` and `select(model)` pick that), but
+# the U-Nets' G inference is faster with it, and ties fall back to this
+DEFAULT = "on"
 # a training-step win smaller than this factor is within the run-to-run spread: such a model keeps DEFAULT (whose
 # G inference is the faster one wherever training ties)
 TIE = 1.03
