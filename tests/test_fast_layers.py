@@ -6,12 +6,13 @@ import tensorflow as tf
 
 from tfgan_i2i.layers import SubPixelConv2DTranspose, ThinConv2D, torch_conv_transpose, with_subpixel_transposes
 from tfgan_i2i.networks import patch_discriminator, resnet_generator, unet_generator
+from tfgan_i2i.networks.encoders import conv_encoder, resnet_encoder
 
 
-def _outputs_and_gradients(layer, x):
+def _outputs_and_gradients(layer, x, **call):
     with tf.GradientTape() as tape:
         tape.watch(x)
-        y = layer(x)
+        y = layer(x, **call)
         loss = sum(tf.reduce_sum(t * tf.random.stateless_normal(tf.shape(t), seed=[1, 2])) for t in tf.nest.flatten(y))
     return [y] + tape.gradient(loss, [x] + layer.trainable_variables)
 
@@ -75,23 +76,99 @@ def test_thin_conv_other_configurations_use_conv2d_own_op():
             np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-5)
 
 
+@pytest.mark.parametrize("kernel,padding", [(4, "same"), (4, "valid"), (2, "valid"), ((2, 4), "same")])
+@pytest.mark.parametrize("batch,height,width,cin", [(1, 16, 16, 3), (2, 9, 12, 5), (1, 2, 2, 4)])
+@pytest.mark.parametrize("kernels", ["off", "on"])
+def test_stride2_space_to_depth_matches_conv2d(kernel, padding, batch, height, width, cin, kernels, monkeypatch):
+    """A stride-2 conv with an even kernel (the U-Net's, the PatchGAN D's, BicycleGAN's encoders') is space_to_depth
+    + a stride-1 conv (thin under TF's default kernels): outputs and gradients are Conv2D's, on even and odd sizes,
+    'same' and 'valid', static and unknown spatial sizes."""
+    if padding == "valid" and min(height, width) < 4:
+        pytest.skip("no valid output")
+    calls = _thin_path_taken(monkeypatch, kernels)
+    x = tf.random.stateless_normal([batch, height, width, cin], seed=[2, height])
+    plain = keras.layers.Conv2D(6, kernel, strides=2, padding=padding, bias_initializer="random_normal")
+    fast = ThinConv2D(6, kernel, strides=2, padding=padding)
+    plain.build(x.shape)
+    fast.build(x.shape)
+    fast.set_weights(plain.get_weights())
+    want = _outputs_and_gradients(plain, x)
+    _assert_close(want, _outputs_and_gradients(fast, x))
+    assert len(calls) == (kernels == "off")  # with oneDNN the stride-1 conv's own gradients
+    dynamic = tf.function(lambda t: _outputs_and_gradients(fast, t),
+                          input_signature=[tf.TensorSpec([None, None, None, cin])])
+    _assert_close(want, dynamic(x))
+
+
+@pytest.mark.parametrize("kernels", ["off", "on"])
+def test_stride2_space_to_depth_only_up_to_its_channel_limit(kernels, monkeypatch):
+    import tfgan_i2i.layers
+    from tfgan_i2i.layers import SPACE_TO_DEPTH_MAX_CHANNELS
+
+    thin, calls, real = _thin_path_taken(monkeypatch, kernels), [], tfgan_i2i.layers.space_to_depth_conv2d
+    monkeypatch.setattr(tfgan_i2i.layers, "space_to_depth_conv2d", lambda *a, **k: calls.append(k) or real(*a, **k))
+    for cin in (SPACE_TO_DEPTH_MAX_CHANNELS, SPACE_TO_DEPTH_MAX_CHANNELS + 1):
+        ThinConv2D(2, 4, strides=2, padding="same")(tf.zeros([1, 4, 4, cin]))
+    ThinConv2D(2, 3, strides=2, padding="same")(tf.zeros([1, 4, 4, 3]))  # an odd kernel: Conv2D's own op
+    # with oneDNN the stride-1 conv takes the conv op's own gradients (thin_conv2d's abort oneDNN, see ThinConv2D)
+    assert calls == [{"thin": kernels == "off"}] and len(thin) == (kernels == "off")
+
+
+@pytest.mark.parametrize("shape", [(1, 9, 7, 5), (3, 8, 8, 4)])
+def test_instance_norm_fused_in_training_matches_group_normalization(shape, monkeypatch):
+    """InstanceNormalization: in training with oneDNN one FusedBatchNormV3 over [1, H, W, N*C]; its outputs and
+    input gradients are GroupNormalization(groups=-1)'s, at batch 1 and 3 and on unknown sizes."""
+    import tfgan_i2i.kernels
+    from tfgan_i2i.layers import InstanceNormalization, norm_layer
+
+    plain = keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, center=False, scale=False)
+    inorm = norm_layer("instance")
+    assert isinstance(inorm, InstanceNormalization)
+    x = tf.random.stateless_normal(shape, seed=[3, shape[0]]) * 4 + 2
+    want = _outputs_and_gradients(plain, x)
+    inorm.build(x.shape)
+    assert inorm.count_params() == 0 and not inorm.weights
+    fused = []
+    monkeypatch.setattr(tfgan_i2i.kernels, "in_effect", lambda: "on")
+    real = tf.raw_ops.FusedBatchNormV3
+    monkeypatch.setattr(tf.raw_ops, "FusedBatchNormV3", lambda **k: fused.append(1) or real(**k))
+    _assert_close(want, _outputs_and_gradients(inorm, x, training=True))
+    dynamic = tf.function(lambda t: _outputs_and_gradients(inorm, t, training=True),
+                          input_signature=[tf.TensorSpec([None, None, None, shape[-1]])])
+    _assert_close(want, dynamic(x))
+    assert len(fused) == 2
+    _assert_close(want[:1], [inorm(x, training=False)])  # inference (exports, TFLite): GroupNormalization's ops
+    assert len(fused) == 2
+    again = InstanceNormalization.from_config(inorm.get_config())
+    assert again.get_config() == inorm.get_config() and again.epsilon == 1e-5 and again.groups == -1
+
+
 def _plain_build(make, monkeypatch):
     """`make()` as the package built it before the reformulation: each ThinConv2D a keras Conv2D (inside UNIT's
     and DRIT's ResBlock layers too), i.e. the networks whose checkpoints earlier versions wrote."""
     import tfgan_i2i.layers
-    from tfgan_i2i.networks import drit, generators, unit
+    from tfgan_i2i.networks import drit, encoders, generators, unit
 
     with monkeypatch.context() as patch:
-        for module in (tfgan_i2i.layers, generators, unit, drit):
+        for module in (tfgan_i2i.layers, generators, encoders, unit, drit):
             patch.setattr(module, "ThinConv2D", keras.layers.Conv2D)
         return make()
 
 
-def _stride1_valid_convs(net):
-    """Every stride-1 'valid' Conv2D of `net`, nested ones included (ResBlock's, SpectralNormalization's)."""
+def _convs(net):
+    """Every Conv2D of `net` (not transposed), nested ones included (ResBlock's, SpectralNormalization's)."""
     return [layer for layer in net._flatten_layers(include_self=False) if isinstance(layer, keras.layers.Conv2D)
-            and not isinstance(layer, keras.layers.Conv2DTranspose)
-            and tuple(layer.strides) == (1, 1) and layer.padding == "valid"]
+            and not isinstance(layer, keras.layers.Conv2DTranspose)]
+
+
+def _reformulated(layer):
+    """Whether ThinConv2D reformulates `layer`'s configuration under TF's default kernels."""
+    from tfgan_i2i.layers import SPACE_TO_DEPTH_MAX_CHANNELS
+
+    if tuple(layer.strides) == (1, 1):
+        return layer.padding == "valid" and layer.kernel_size != (1, 1)
+    return (tuple(layer.strides) == (2, 2) and all(k % 2 == 0 for k in layer.kernel_size)
+            and layer.kernel.shape[-2] <= SPACE_TO_DEPTH_MAX_CHANNELS)
 
 
 def _unit_encoder():
@@ -123,6 +200,9 @@ NETWORKS = {
     "drit-content-E": (lambda: _drit("content-E"), 32),
     "drit-attribute-E": (lambda: _drit("attribute-E"), 32),
     "drit-content-D": (lambda: _drit("content-D"), 16),
+    "unet-G": (lambda: unet_generator(input_nc=3, output_nc=3, ngf=4, image_size=32, norm="instance"), 32),
+    "resnet-E": (lambda: resnet_encoder(input_nc=3, nz=2, nef=4, n_blocks=3, image_size=32), 32),
+    "conv-E": (lambda: conv_encoder(input_nc=3, nz=2, nef=4, n_layers=3, image_size=32), 32),
 }
 
 
@@ -130,21 +210,21 @@ NETWORKS = {
 def test_networks_thin_convs_match_plain_conv2d_and_share_checkpoints(name, monkeypatch, tmp_path):
     """Every stride-1 'valid' conv wider than 1x1 of the ResNet G (7x7 stem and head, residual 3x3s), the PatchGAN
     D (its 4x4 stride-1 convs), UNIT's E and G (residual blocks, shared ones too; 7x7 stem and head; 5x5 up-convs)
-    and DRIT's encoders and content D is a ThinConv2D; with TF's default kernels the whole network's outputs and
-    gradients are the plain Conv2D network's, and checkpoints of the plain network (earlier versions) restore
+    and DRIT's encoders and content D, and every 4x4 stride-2 conv of up to 256 input channels of the PatchGAN D,
+    the U-Net and BicycleGAN's encoders is a ThinConv2D; with TF's default kernels the whole network's outputs
+    and gradients are the plain Conv2D network's, and checkpoints of the plain network (earlier versions) restore
     into it."""
     make, side = NETWORKS[name]
     net, plain = make(), _plain_build(make, monkeypatch)
-    convs = [layer for layer in _stride1_valid_convs(net) if layer.kernel_size != (1, 1)]
-    assert convs and all(type(layer) is ThinConv2D for layer in convs)
-    assert not [layer for layer in _stride1_valid_convs(plain) if type(layer) is ThinConv2D]
+    fast = [layer for layer in _convs(net) if _reformulated(layer)]
+    assert fast and all(type(layer) is ThinConv2D for layer in fast)
+    assert not [layer for layer in _convs(plain) if type(layer) is ThinConv2D]
     assert plain.count_params() == net.count_params()
     plain.set_weights(net.get_weights())
     calls = _thin_path_taken(monkeypatch, "off")
     x = tf.random.stateless_uniform([2, side, side, net.inputs[0].shape[-1]], seed=[5, 6], minval=-1, maxval=1)
     want, got = _outputs_and_gradients(plain, x), _outputs_and_gradients(net, x)
-    thin = [layer for layer in _stride1_valid_convs(net) if type(layer) is ThinConv2D]
-    assert len(calls) == len(thin)  # each took the reformulated gradients (a shared ResBlock: once per call)
+    assert len(calls) == len([layer for layer in fast if type(layer) is ThinConv2D])  # a shared ResBlock: once per call
     _assert_close(want[:2], got[:2])
     _assert_close(want[2:], got[2:], scale=_largest(want[2:]))  # biases before a norm: zero up to rounding
 
@@ -155,7 +235,7 @@ def test_networks_thin_convs_match_plain_conv2d_and_share_checkpoints(name, monk
 
     net.save(tmp_path / "net.keras")
     again = keras.saving.load_model(tmp_path / "net.keras")
-    assert [type(c) for c in _stride1_valid_convs(again)] == [type(c) for c in _stride1_valid_convs(net)]
+    assert [type(c) for c in _convs(again)] == [type(c) for c in _convs(net)]
     _assert_close(net(x), again(x))
 
 

@@ -112,28 +112,110 @@ def thin_conv2d(x, kernel):
     return tf.nn.conv2d(x, kernel, 1, "VALID"), lambda dy: _thin_conv_gradients(x, kernel, dy)
 
 
+def _space_to_depth_kernel(kernel):
+    """[2m, 2n, C, O] -> [m, n, 4C, O], K'[a, b, (2 di + dj) C + c] = K[2a + di, 2b + dj, c]: the kernel of the
+    stride-1 conv that space_to_depth(x, 2) needs to give conv2d(x, K, stride 2) (space_to_depth's channel order)."""
+    kh, kw, c, o = kernel.shape
+    k = tf.reshape(kernel, [kh // 2, 2, kw // 2, 2, c, o])
+    return tf.reshape(tf.transpose(k, [0, 2, 1, 3, 4, 5]), [kh // 2, kw // 2, 4 * c, o])
+
+
+def space_to_depth_conv2d(x, kernel, padding: str, thin: bool):
+    """conv2d(x, kernel, stride 2, `padding`), NHWC, for an even-sized kernel, as a stride-1 conv of
+    space_to_depth(x, 2) with `_space_to_depth_kernel(kernel)`: the same products and sums (no zero taps).
+
+    'same' pads as TensorFlow does (the total max((ceil(n / 2) - 1) * 2 + k - n, 0), its floor half before);
+    'valid' drops the last row / column when the stride never reaches it. `thin`: the stride-1 conv takes
+    `thin_conv2d`'s gradients (for TF's default kernels), else the conv op's own.
+    """
+    pads, crops = [[0, 0]], []
+    for axis, k in ((1, kernel.shape[0]), (2, kernel.shape[1])):
+        n = x.shape[axis] if x.shape[axis] is not None else tf.shape(x)[axis]
+        total = (-(-n // 2) - 1) * 2 + k - n if padding == "same" else 0
+        total = tf.maximum(total, 0) if isinstance(total, tf.Tensor) else max(total, 0)
+        pads.append([total // 2, total - total // 2])
+        crops.append((n + total - k) // 2 * 2 + k)  # rows the stride reaches: even, as space_to_depth needs
+    x = tf.pad(x, pads + [[0, 0]]) if padding == "same" else x
+    x = tf.nn.space_to_depth(x[:, :crops[0], :crops[1], :], 2)
+    kernel = _space_to_depth_kernel(kernel)
+    return thin_conv2d(x, kernel) if thin else tf.nn.conv2d(x, kernel, 1, "VALID")
+
+
+# the widest input of a stride-2 conv that `space_to_depth_conv2d` serves. Forward + backward of the 4x4 stride-2
+# convs, batch 1 (bench/levers.md): TF's default kernels, AVX2 EPYC, 64 -> 128 at 256 px 79.5 -> 57.9 ms, 256 -> 512
+# at 32 px 76.5 -> 65.0; oneDNN, AVX-512 EPYC, 3 -> 64 at 256 px 7.2 -> 5.4 ms, 64 -> 128 at 128 px 30.5 -> 24.6,
+# 256 -> 512 at 32 px 38.0 -> 26.1; 512 -> 512 at 16 px slower with both (25.2 -> 28.7, 25.1 -> 51.7)
+SPACE_TO_DEPTH_MAX_CHANNELS = 256
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class ThinConv2D(layers.Conv2D):
-    """keras Conv2D (stride 1, 'valid', channels last) whose gradients are computed as forward convolutions.
+    """keras Conv2D computed through faster, exactly equivalent ops where TensorFlow's own kernels are slow.
 
-    The same layer, weights and outputs; only the backward pass differs. TensorFlow's default CPU kernels take
-    ~1.9 s (one thread) for the gradients of a 7x7 64 -> 3 convolution at 256 px, the ResNet G's output layer;
-    as two forward convolutions they take ~0.3 s (bench/README.md, "Levers"). Their gradients of ordinary 3x3
-    and 4x4 convolutions are also slower than the two forward convolutions (a 3x3 256 -> 256 at 64 px: dx 108 vs
-    81 ms, dkernel 98 vs 77 ms on an AVX2 EPYC), so the ResNet G, the PatchGAN D and UNIT's, AVB-GTN's and DRIT's
-    networks (their residual blocks, stems, heads, UNIT's 5x5 up-sampling convs) use this layer for their stride-1
-    'valid' convolutions (`conv` returns it; DRIT's own 1x1 convs stay Conv2D). Other configurations, and oneDNN
-    (whose own gradient of this layer is fast, and whose forward convolution with the dkernel's 256 x 256 filter
-    aborts the process on an AVX-512 AMD EPYC: "Check failed: dtype() == expected_dtype"), use Conv2D's own op.
+    The same layer, weights, config and outputs; only the ops differ:
+    - stride 2, an even kernel, at most SPACE_TO_DEPTH_MAX_CHANNELS input channels: space_to_depth and a stride-1
+      conv with the kernel rearranged (`space_to_depth_conv2d`), with TF's default kernels and with oneDNN.
+    - stride 1, 'valid', TF's default kernels only: the gradients as two forward convolutions (`thin_conv2d`;
+      the stride-1 conv of the case above takes them too). The default kernels take ~1.9 s (one thread) for the
+      gradients of a 7x7 64 -> 3 convolution at 256 px, the ResNet G's output layer; as two forward convolutions
+      ~0.3 s (bench/README.md, "Levers"); ordinary 3x3 and 4x4 gradients are faster too (a 3x3 256 -> 256 at
+      64 px: dx 108 vs 81 ms, dkernel 98 vs 77 ms on an AVX2 EPYC). oneDNN's own gradients of these layers are
+      fast, and its forward conv with the dkernel's 256 x 256 filter aborts the process on an AVX-512 AMD EPYC
+      ("Check failed: dtype() == expected_dtype"), so under oneDNN they are Conv2D's own op.
+    The ResNet G, the PatchGAN D (`conv` returns this layer), the U-Net's and BicycleGAN's encoders' stride-2 convs
+    and UNIT's, AVB-GTN's and DRIT's stride-1 convs use it (DRIT's own 1x1 convs stay Conv2D). Other configurations
+    use Conv2D's own op.
     """
 
     def convolution_op(self, inputs, kernel):
         from .kernels import in_effect
 
-        plain = (tuple(self.strides) == (1, 1) and self.padding == "valid" and tuple(self.dilation_rate) == (1, 1)
-                 and self.data_format == "channels_last" and self.groups == 1 and in_effect() == "off")
-        # a tensor, not the variable: custom_gradient would otherwise want the variable's gradient itself
-        return thin_conv2d(inputs, tf.convert_to_tensor(kernel)) if plain else super().convolution_op(inputs, kernel)
+        default = in_effect() == "off"
+        if tuple(self.dilation_rate) == (1, 1) and self.data_format == "channels_last" and self.groups == 1:
+            # a tensor, not the variable: custom_gradient would otherwise want the variable's gradient itself
+            if tuple(self.strides) == (1, 1) and self.padding == "valid" and default:
+                return thin_conv2d(inputs, tf.convert_to_tensor(kernel))
+            if (tuple(self.strides) == (2, 2) and all(k % 2 == 0 for k in self.kernel_size)
+                    and inputs.shape[-1] <= SPACE_TO_DEPTH_MAX_CHANNELS):
+                return space_to_depth_conv2d(inputs, tf.convert_to_tensor(kernel), self.padding, thin=default)
+        return super().convolution_op(inputs, kernel)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class InstanceNormalization(layers.GroupNormalization):
+    """The reference's non-affine instance norm: GroupNormalization(groups=-1, center=False, scale=False), computed
+    in training with oneDNN as one FusedBatchNormV3 over x laid out as [1, H, W, N * C] (batch-norm statistics of
+    one example per channel are instance-norm statistics; the op's training gradient is the norm's gradient).
+
+    Forward + backward on the AVX-512 EPYC with oneDNN (bench/levers.md): 1x256x256x64 31.2 -> 16.1 ms,
+    1x64x64x256 6.4 -> 3.0 ms, 2x128x128x128 27.2 -> 22.4 ms. Inference (`training` false: exports, TFLite, which
+    has no training-mode batch norm), TF's default kernels (1.1-1.4x at batch 1, slower at batch 2) and other
+    configurations keep GroupNormalization's own ops.
+    """
+
+    def __init__(self, epsilon: float = 1e-5, **kwargs):
+        kwargs.update(groups=-1, center=False, scale=False)
+        super().__init__(epsilon=epsilon, **kwargs)
+
+    def call(self, inputs, training=None):
+        from .kernels import in_effect
+
+        if not (training and in_effect() == "on" and self.axis in (-1, 3) and inputs.shape.rank == 4
+                and inputs.dtype == tf.float32):
+            return super().call(inputs)
+        shape = tf.shape(inputs)
+        n, h, w, c = shape[0], shape[1], shape[2], shape[3]
+        x = tf.reshape(tf.transpose(inputs, [1, 2, 0, 3]), [1, h, w, n * c])  # for N = 1 no data moves
+        ones, zeros = tf.ones([n * c]), tf.zeros([n * c])
+        y = tf.raw_ops.FusedBatchNormV3(x=x, scale=ones, offset=zeros, mean=zeros, variance=ones,
+                                        epsilon=self.epsilon, is_training=True)[0]
+        return tf.transpose(tf.reshape(y, [h, w, n, c]), [2, 0, 1, 3])
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("groups", "center", "scale"):
+            config.pop(key)
+        return config
 
 
 def _subpixel_plan(kernel: int, stride: int, padding: str, output_padding: int | None):
@@ -267,7 +349,7 @@ def norm_layer(kind: str, gain: float = 0.02):
     'batch' is affine batch norm with PyTorch's momentum 0.1 (Keras momentum 0.9) and eps 1e-5.
     """
     if kind == "instance":
-        return layers.GroupNormalization(groups=-1, epsilon=1e-5, center=False, scale=False)
+        return InstanceNormalization(epsilon=1e-5)
     if kind == "batch":
         return layers.BatchNormalization(
             momentum=0.9, epsilon=1e-5, gamma_initializer=keras.initializers.RandomNormal(1.0, gain)

@@ -72,7 +72,7 @@ def attribute_encoder(input_nc: int = 3, nz: int = 8, nef: int = 64, n_blocks: i
     init = kernel_init("normal", init_gain)
     lrelu = lambda: layers.LeakyReLU(negative_slope=0.2)  # noqa: E731
     image = keras.Input((None, None, input_nc), name="image")
-    x = apply(image, ReflectionPad2D(1), layers.Conv2D(nef, 4, strides=2, kernel_initializer=init))
+    x = apply(image, ReflectionPad2D(1), ThinConv2D(nef, 4, strides=2, kernel_initializer=init))
     for n in range(1, n_blocks):
         c_in, c_out = nef * min(4, n), nef * min(4, n + 1)
         h = apply(x, lrelu(), ReflectionPad2D(1), ThinConv2D(c_in, 3, kernel_initializer=init), lrelu(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from ..layers import apply, kernel_init, lrelu, norm_layer
+from ..layers import ThinConv2D, apply, kernel_init, lrelu, norm_layer
 
 
 def resnet_encoder_feature_size(image_size: int, n_blocks: int) -> int:
@@ -37,7 +37,7 @@ def resnet_encoder(
     """
     init = kernel_init(init_type, init_gain)
     image = keras.Input((image_size, image_size, input_nc), name="image")
-    x = layers.Conv2D(nef, 4, strides=2, padding="same", kernel_initializer=init)(image)
+    x = ThinConv2D(nef, 4, strides=2, padding="same", kernel_initializer=init)(image)
     for n in range(1, n_blocks):
         c_in, c_out = nef * min(4, n), nef * min(4, n + 1)
         h = apply(x, norm_layer(norm, init_gain), lrelu(), layers.Conv2D(c_in, 3, padding="same", kernel_initializer=init),
@@ -55,8 +55,8 @@ def conv_encoder(
     """BicycleGAN's E_NLayers: n_layers 4x4/2 convs (nef*min(2^n, 4) channels), pooled linear mu and logvar."""
     init = kernel_init(init_type, init_gain)
     image = keras.Input((image_size, image_size, input_nc), name="image")
-    x = apply(image, layers.Conv2D(nef, 4, strides=2, padding="same", kernel_initializer=init), lrelu())
+    x = apply(image, ThinConv2D(nef, 4, strides=2, padding="same", kernel_initializer=init), lrelu())
     for n in range(1, n_layers):
-        x = apply(x, layers.Conv2D(nef * min(2**n, 4), 4, strides=2, padding="same", kernel_initializer=init),
+        x = apply(x, ThinConv2D(nef * min(2**n, 4), 4, strides=2, padding="same", kernel_initializer=init),
                   norm_layer(norm, init_gain), lrelu())
     return _heads(x, image, nz, init, name)

@@ -64,7 +64,7 @@ def unet_generator(
         h = _with_z(x, z) if (i == 0 or where_add == "all") else x
         x = apply(
             h, lrelu_if(i > 0),
-            layers.Conv2D(inner[i], 4, strides=2, padding="same", use_bias=use_bias, kernel_initializer=init),
+            ThinConv2D(inner[i], 4, strides=2, padding="same", use_bias=use_bias, kernel_initializer=init),
             norm_layer(norm, init_gain) if 0 < i < depth - 1 else None,
         )
     for i in reversed(range(depth)):

@@ -129,7 +129,7 @@ def unit_encoder(input_nc: int = 3, ngf: int = 64, n_downsample: int = 2, n_res:
               norm_layer(norm, init_gain), layers.ReLU())
     for _ in range(n_downsample):
         dim *= 2
-        x = apply(x, ReflectionPad2D(1), layers.Conv2D(dim, 4, strides=2, padding="valid", kernel_initializer=init),
+        x = apply(x, ReflectionPad2D(1), ThinConv2D(dim, 4, strides=2, padding="valid", kernel_initializer=init),
                   norm_layer(norm, init_gain), layers.ReLU())
     for i in range(n_res - len(shared)):
         x = ResBlock(dim, norm, init_type, init_gain, name=f"{name}_res{i}")(x)
