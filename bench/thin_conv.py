@@ -1,10 +1,14 @@
-"""Lever: ThinConv2D (gradients as forward convolutions) vs keras Conv2D, with oneDNN on and off.
+"""Levers: ThinConv2D vs keras Conv2D and InstanceNormalization vs GroupNormalization, oneDNN on and off.
 
-Times forward + backward (batch 1) of the stride-1 'valid' convolutions the package builds as ThinConv2D, each
-alone (the ResNet G's 7x7 64 -> 3 head at 256 px; the residual blocks' 3x3s of CycleGAN/UNIT at 64 px and of
-DRIT's G at 54 px; UNIT's 5x5 up-sampling convs at 128 and 256 px), and the whole CycleGAN ResNet-9 G at 256
-(plain Conv2D vs its ThinConv2D stride-1 convs), each kernel setting in its own process (TensorFlow reads
-TF_ENABLE_ONEDNN_OPTS once, when it loads). Median of --iters after one warm-up; run it on an idle machine.
+Times forward + backward of the convolutions the package builds as ThinConv2D, each alone: the stride-1 'valid'
+ones (gradients as forward convolutions: the ResNet G's 7x7 64 -> 3 head at 256 px; the residual blocks' 3x3s of
+CycleGAN/UNIT at 64 px and of DRIT's G at 54 px; UNIT's 5x5 up-sampling convs at 128 and 256 px) and the U-Net's
+and PatchGAN D's 4x4 stride-2 ones (space_to_depth + a stride-1 conv; 512 -> 512, above
+SPACE_TO_DEPTH_MAX_CHANNELS, with that form forced, to show why the limit); the instance norm in training at the
+ResNet G's sizes; and the whole CycleGAN ResNet-9 G at 256 (plain Conv2D vs its ThinConv2D stride-1 convs, GroupNormalization vs InstanceNormalization) and pix2pix's U-Net G and
+PatchGAN D at 256 (plain Conv2D vs ThinConv2D), each
+kernel setting in its own process (TensorFlow reads TF_ENABLE_ONEDNN_OPTS once, when it loads). Batch 1 unless
+the case says; median of --iters after one warm-up; run it on an idle machine.
 
     python -m bench.thin_conv                      # both settings, 2 threads; prints a markdown table
     python -m bench.thin_conv --threads 1 --iters 3 --no-network
@@ -26,14 +30,22 @@ def _time(fn, iters: int) -> float:
     return median_call_s(fn, iters)
 
 
-# (case, input side before the conv, in channels, out channels, kernel): the conv sees a reflection-padded input
+# (case, input side before the conv, in channels, out channels, kernel, stride): stride 1 sees a reflection-padded
+# input ('valid'), stride 2 pads as 'same' (one pixel each side, as the U-Net's and the D's)
 LAYERS = [
-    ("7x7 64->3 at 256 (ResNet G / UNIT G head)", 262, 64, 3, 7),
-    ("3x3 256->256 at 64 (CycleGAN / UNIT residual blocks)", 66, 256, 256, 3),
-    ("3x3 264->264 at 54 (DRIT G residual blocks, 216 px)", 56, 264, 264, 3),
-    ("5x5 256->128 at 128 (UNIT G up-sampling)", 132, 256, 128, 5),
-    ("5x5 128->64 at 256 (UNIT G up-sampling)", 260, 128, 64, 5),
+    ("7x7 64->3 at 256 (ResNet G / UNIT G head)", 262, 64, 3, 7, 1),
+    ("3x3 256->256 at 64 (CycleGAN / UNIT residual blocks)", 66, 256, 256, 3, 1),
+    ("3x3 264->264 at 54 (DRIT G residual blocks, 216 px)", 56, 264, 264, 3, 1),
+    ("5x5 256->128 at 128 (UNIT G up-sampling)", 132, 256, 128, 5, 1),
+    ("5x5 128->64 at 256 (UNIT G up-sampling)", 260, 128, 64, 5, 1),
+    ("4x4/2 3->64 at 256 (U-Net / BicycleGAN E first conv)", 256, 3, 64, 4, 2),
+    ("4x4/2 64->128 at 128 (U-Net, D)", 128, 64, 128, 4, 2),
+    ("4x4/2 128->256 at 64 (U-Net, D)", 64, 128, 256, 4, 2),
+    ("4x4/2 256->512 at 32 (U-Net, D)", 32, 256, 512, 4, 2),
+    ("4x4/2 512->512 at 16 (U-Net inner, forced)", 16, 512, 512, 4, 2),
 ]
+# the instance norm's input shapes in the ResNet G at 256 px (batch 1) and a batch-2 case
+NORMS = [(1, 256, 256, 64), (1, 128, 128, 128), (1, 64, 64, 256), (2, 128, 128, 128)]
 
 
 def child(threads: int, iters: int, network: bool) -> dict:
@@ -42,24 +54,42 @@ def child(threads: int, iters: int, network: bool) -> dict:
     import tensorflow as tf
 
     from bench.timing import configure_tf
-    from tfgan_i2i.layers import ThinConv2D
-    from tfgan_i2i.networks import resnet_generator
+    from tfgan_i2i.kernels import in_effect
+    from tfgan_i2i.layers import InstanceNormalization, ThinConv2D, space_to_depth_conv2d
+    from tfgan_i2i.networks import patch_discriminator, resnet_generator, unet_generator
+
+    class ForcedSpaceToDepth(keras.layers.Conv2D):
+        def convolution_op(self, inputs, kernel):
+            return space_to_depth_conv2d(inputs, tf.convert_to_tensor(kernel), self.padding,
+                                         thin=in_effect() == "off")
 
     configure_tf(threads, 1)
     out = {}
-    for case, side, cin, cout, kernel in LAYERS:
+    for case, side, cin, cout, kernel, stride in LAYERS:
         x = tf.random.normal([1, side, side, cin])
-        for name, cls in (("Conv2D", keras.layers.Conv2D), ("ThinConv2D", ThinConv2D)):
-            layer = cls(cout, kernel, padding="valid")
+        fast = ThinConv2D if "forced" not in case else ForcedSpaceToDepth
+        for name, cls in (("Conv2D", keras.layers.Conv2D), (fast.__name__, fast)):
+            layer = cls(cout, kernel, strides=stride, padding="valid" if stride == 1 else "same")
             layer.build(x.shape)
             out[f"{case}, {name}"] = _time(_fwd_bwd(layer, x), iters)
+    for shape in NORMS:
+        x = tf.random.normal(shape) * 3 + 1
+        plain = keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, center=False, scale=False)
+        for name, norm in (("GroupNormalization", plain), ("InstanceNormalization", InstanceNormalization())):
+            out[f"instance norm {'x'.join(map(str, shape))}, training, {name}"] = _time(_fwd_bwd(norm, x), iters)
     image = tf.random.uniform([1, 256, 256, 3], -1, 1)
-    whole = (("ResNet-9 G 256, plain Conv2D", False), ("ResNet-9 G 256, ThinConv2D stride-1 convs", True))
-    for name, thin in whole if network else ():
+    whole = (("ResNet-9 G 256, plain Conv2D, GroupNormalization", True, True),
+             ("ResNet-9 G 256, ThinConv2D stride-1 convs, GroupNormalization", False, True),
+             ("ResNet-9 G 256, ThinConv2D stride-1 convs, InstanceNormalization", False, False))
+    for name, plain_convs, plain_norms in whole if network else ():
         g = resnet_generator(input_nc=3, output_nc=3, ngf=64, n_blocks=9, image_size=256)
-        if not thin:
-            g = _with_plain_convs(g)
-        out[name] = _time(_fwd_bwd(g, image), iters)
+        out[name] = _time(_fwd_bwd(_with_plain(g, plain_convs, plain_norms), image), iters)
+    pair = tf.random.uniform([1, 256, 256, 6], -1, 1)
+    nets = (("pix2pix U-Net G 256", lambda: unet_generator(norm="batch", image_size=256), image),
+            ("pix2pix PatchGAN D 256", lambda: patch_discriminator(6, norm="batch", image_size=256), pair))
+    for name, make, x in nets if network else ():
+        for arm, plain_convs in (("plain Conv2D", True), ("ThinConv2D (stride-2 4x4 as space_to_depth)", False)):
+            out[f"{name}, {arm}"] = _time(_fwd_bwd(_with_plain(make(), plain_convs, False), x), iters)
     return out
 
 
@@ -70,21 +100,24 @@ def _fwd_bwd(net, x):
     def step():
         with tf.GradientTape() as tape:
             tape.watch(x)
-            loss = tf.reduce_mean(tf.square(net(x)))
+            loss = tf.reduce_mean(tf.square(net(x, training=True)))
         return tape.gradient(loss, [x] + net.trainable_variables)
 
     return lambda: [g.numpy() for g in step()]
 
 
-def _with_plain_convs(g):
-    """The same G with every ThinConv2D (its stride-1 convs) a keras Conv2D holding the same weights."""
+def _with_plain(g, convs: bool, norms: bool):
+    """The same G with every ThinConv2D a keras Conv2D (`convs`) and every InstanceNormalization the
+    GroupNormalization it computes (`norms`), holding the same weights."""
     import keras
 
-    from tfgan_i2i.layers import ThinConv2D
+    from tfgan_i2i.layers import InstanceNormalization, ThinConv2D
 
     def clone(layer):
-        if isinstance(layer, ThinConv2D):
+        if convs and isinstance(layer, ThinConv2D):
             return keras.layers.Conv2D.from_config(layer.get_config())
+        if norms and isinstance(layer, InstanceNormalization):
+            return keras.layers.GroupNormalization(groups=-1, epsilon=layer.epsilon, center=False, scale=False)
         return layer.__class__.from_config(layer.get_config())
 
     plain = keras.models.clone_model(g, clone_function=clone)

@@ -141,10 +141,11 @@ def space_to_depth_conv2d(x, kernel, padding: str, thin: bool):
     return thin_conv2d(x, kernel) if thin else tf.nn.conv2d(x, kernel, 1, "VALID")
 
 
-# the widest input of a stride-2 conv that `space_to_depth_conv2d` serves. Forward + backward of the 4x4 stride-2
-# convs, batch 1 (bench/levers.md): TF's default kernels, AVX2 EPYC, 64 -> 128 at 256 px 79.5 -> 57.9 ms, 256 -> 512
-# at 32 px 76.5 -> 65.0; oneDNN, AVX-512 EPYC, 3 -> 64 at 256 px 7.2 -> 5.4 ms, 64 -> 128 at 128 px 30.5 -> 24.6,
-# 256 -> 512 at 32 px 38.0 -> 26.1; 512 -> 512 at 16 px slower with both (25.2 -> 28.7, 25.1 -> 51.7)
+# the widest input of a stride-2 conv that `space_to_depth_conv2d` serves under TF's default kernels. Forward +
+# backward of the 4x4 stride-2 convs, batch 1 (bench/levers.md, `python -m bench.thin_conv`): AVX2 EPYC 64 -> 128 at
+# 256 px 79.5 -> 57.9 ms, 256 -> 512 at 32 px 76.5 -> 65.0, 512 -> 512 at 32 px slower (43.8 -> 57.6); AVX-512 EPYC
+# the pix2pix PatchGAN D at 256 184 -> 139 ms, the U-Net G 529 -> 492 ms, 512 -> 512 at 16 px slower (23 -> 28).
+# Under oneDNN the form is no faster per layer and slows the D (134 -> 165 ms), so it is not used there.
 SPACE_TO_DEPTH_MAX_CHANNELS = 256
 
 
@@ -152,16 +153,16 @@ SPACE_TO_DEPTH_MAX_CHANNELS = 256
 class ThinConv2D(layers.Conv2D):
     """keras Conv2D computed through faster, exactly equivalent ops where TensorFlow's own kernels are slow.
 
-    The same layer, weights, config and outputs; only the ops differ:
+    The same layer, weights, config and outputs; only the ops differ, and only under TF's default kernels:
     - stride 2, an even kernel, at most SPACE_TO_DEPTH_MAX_CHANNELS input channels: space_to_depth and a stride-1
-      conv with the kernel rearranged (`space_to_depth_conv2d`), with TF's default kernels and with oneDNN.
-    - stride 1, 'valid', TF's default kernels only: the gradients as two forward convolutions (`thin_conv2d`;
-      the stride-1 conv of the case above takes them too). The default kernels take ~1.9 s (one thread) for the
-      gradients of a 7x7 64 -> 3 convolution at 256 px, the ResNet G's output layer; as two forward convolutions
-      ~0.3 s (bench/README.md, "Levers"); ordinary 3x3 and 4x4 gradients are faster too (a 3x3 256 -> 256 at
-      64 px: dx 108 vs 81 ms, dkernel 98 vs 77 ms on an AVX2 EPYC). oneDNN's own gradients of these layers are
-      fast, and its forward conv with the dkernel's 256 x 256 filter aborts the process on an AVX-512 AMD EPYC
-      ("Check failed: dtype() == expected_dtype"), so under oneDNN they are Conv2D's own op.
+      conv with the kernel rearranged (`space_to_depth_conv2d`), whose gradients are those of the next case.
+    - stride 1, 'valid': the gradients as two forward convolutions (`thin_conv2d`). The default kernels take
+      ~1.9 s (one thread) for the gradients of a 7x7 64 -> 3 convolution at 256 px, the ResNet G's output layer;
+      as two forward convolutions ~0.3 s (bench/README.md, "Levers"); ordinary 3x3 and 4x4 gradients are faster
+      too (a 3x3 256 -> 256 at 64 px: dx 108 vs 81 ms, dkernel 98 vs 77 ms on an AVX2 EPYC).
+    Under oneDNN both are Conv2D's own op: its gradients of these layers are fast, the stride-2 form is no faster
+    there, and its forward conv with the dkernel's 256 x 256 filter aborts the process on an AVX-512 AMD EPYC
+    ("Check failed: dtype() == expected_dtype").
     The ResNet G, the PatchGAN D (`conv` returns this layer), the U-Net's and BicycleGAN's encoders' stride-2 convs
     and UNIT's, AVB-GTN's and DRIT's stride-1 convs use it (DRIT's own 1x1 convs stay Conv2D). Other configurations
     use Conv2D's own op.
@@ -170,14 +171,14 @@ class ThinConv2D(layers.Conv2D):
     def convolution_op(self, inputs, kernel):
         from .kernels import in_effect
 
-        default = in_effect() == "off"
-        if tuple(self.dilation_rate) == (1, 1) and self.data_format == "channels_last" and self.groups == 1:
+        if (tuple(self.dilation_rate) == (1, 1) and self.data_format == "channels_last" and self.groups == 1
+                and in_effect() == "off"):
             # a tensor, not the variable: custom_gradient would otherwise want the variable's gradient itself
-            if tuple(self.strides) == (1, 1) and self.padding == "valid" and default:
+            if tuple(self.strides) == (1, 1) and self.padding == "valid":
                 return thin_conv2d(inputs, tf.convert_to_tensor(kernel))
             if (tuple(self.strides) == (2, 2) and all(k % 2 == 0 for k in self.kernel_size)
                     and inputs.shape[-1] <= SPACE_TO_DEPTH_MAX_CHANNELS):
-                return space_to_depth_conv2d(inputs, tf.convert_to_tensor(kernel), self.padding, thin=default)
+                return space_to_depth_conv2d(inputs, tf.convert_to_tensor(kernel), self.padding, thin=True)
         return super().convolution_op(inputs, kernel)
 
 
@@ -187,10 +188,10 @@ class InstanceNormalization(layers.GroupNormalization):
     in training with oneDNN as one FusedBatchNormV3 over x laid out as [1, H, W, N * C] (batch-norm statistics of
     one example per channel are instance-norm statistics; the op's training gradient is the norm's gradient).
 
-    Forward + backward on the AVX-512 EPYC with oneDNN (bench/levers.md): 1x256x256x64 31.2 -> 16.1 ms,
-    1x64x64x256 6.4 -> 3.0 ms, 2x128x128x128 27.2 -> 22.4 ms. Inference (`training` false: exports, TFLite, which
-    has no training-mode batch norm), TF's default kernels (1.1-1.4x at batch 1, slower at batch 2) and other
-    configurations keep GroupNormalization's own ops.
+    Forward + backward on the AVX-512 EPYC with oneDNN (`python -m bench.thin_conv`, bench/levers.md):
+    1x256x256x64 29 -> 12 ms, 1x64x64x256 6 -> 4 ms, 2x128x128x128 29 -> 20 ms; the ResNet-9 G at 256 1888 ->
+    1789 ms. Inference (`training` false: exports, and TFLite, which has no training-mode batch norm), TF's
+    default kernels (no steady gain there) and other configurations keep GroupNormalization's own ops.
     """
 
     def __init__(self, epsilon: float = 1e-5, **kwargs):
