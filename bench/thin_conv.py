@@ -5,10 +5,10 @@ ones (gradients as forward convolutions: the ResNet G's 7x7 64 -> 3 head at 256 
 CycleGAN/UNIT at 64 px and of DRIT's G at 54 px; UNIT's 5x5 up-sampling convs at 128 and 256 px) and the U-Net's
 and PatchGAN D's 4x4 stride-2 ones (space_to_depth + a stride-1 conv; 512 -> 512, above
 SPACE_TO_DEPTH_MAX_CHANNELS, with that form forced, to show why the limit); the instance norm in training at the
-ResNet G's sizes; and the whole CycleGAN ResNet-9 G at 256 (plain Conv2D vs its ThinConv2D stride-1 convs, GroupNormalization vs InstanceNormalization) and pix2pix's U-Net G and
-PatchGAN D at 256 (plain Conv2D vs ThinConv2D), each
-kernel setting in its own process (TensorFlow reads TF_ENABLE_ONEDNN_OPTS once, when it loads). Batch 1 unless
-the case says; median of --iters after one warm-up; run it on an idle machine.
+ResNet G's sizes; the whole CycleGAN ResNet-9 G at 256 (plain Conv2D vs its ThinConv2D stride-1 convs,
+GroupNormalization vs InstanceNormalization) and pix2pix's U-Net G and PatchGAN D at 256 (plain Conv2D vs
+ThinConv2D). Each kernel setting runs in its own process (TensorFlow reads TF_ENABLE_ONEDNN_OPTS once, when it
+loads). Batch 1 unless the case says; median of --iters after one warm-up; run it on an idle machine.
 
     python -m bench.thin_conv                      # both settings, 2 threads; prints a markdown table
     python -m bench.thin_conv --threads 1 --iters 3 --no-network

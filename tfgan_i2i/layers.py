@@ -171,15 +171,27 @@ class ThinConv2D(layers.Conv2D):
     def convolution_op(self, inputs, kernel):
         from .kernels import in_effect
 
-        if (tuple(self.dilation_rate) == (1, 1) and self.data_format == "channels_last" and self.groups == 1
-                and in_effect() == "off"):
-            # a tensor, not the variable: custom_gradient would otherwise want the variable's gradient itself
-            if tuple(self.strides) == (1, 1) and self.padding == "valid":
-                return thin_conv2d(inputs, tf.convert_to_tensor(kernel))
-            if (tuple(self.strides) == (2, 2) and all(k % 2 == 0 for k in self.kernel_size)
-                    and inputs.shape[-1] <= SPACE_TO_DEPTH_MAX_CHANNELS):
-                return space_to_depth_conv2d(inputs, tf.convert_to_tensor(kernel), self.padding, thin=True)
+        how = reformulation(self, inputs.shape[-1]) if in_effect() == "off" else None
+        # a tensor, not the variable: custom_gradient would otherwise want the variable's gradient itself
+        if how == "thin":
+            return thin_conv2d(inputs, tf.convert_to_tensor(kernel))
+        if how == "space_to_depth":
+            return space_to_depth_conv2d(inputs, tf.convert_to_tensor(kernel), self.padding, thin=True)
         return super().convolution_op(inputs, kernel)
+
+
+def reformulation(conv: layers.Conv2D, channels: int) -> str | None:
+    """How ThinConv2D computes a Conv2D configured as `conv` on `channels` input channels under TF's default
+    kernels: "thin" (stride 1, 'valid'), "space_to_depth" (stride 2, an even kernel, at
+    most SPACE_TO_DEPTH_MAX_CHANNELS channels), or None (Conv2D's own op)."""
+    if not (tuple(conv.dilation_rate) == (1, 1) and conv.data_format == "channels_last" and conv.groups == 1):
+        return None
+    if tuple(conv.strides) == (1, 1) and conv.padding == "valid":
+        return "thin"
+    if (tuple(conv.strides) == (2, 2) and all(k % 2 == 0 for k in conv.kernel_size)
+            and channels <= SPACE_TO_DEPTH_MAX_CHANNELS):
+        return "space_to_depth"
+    return None
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
