@@ -32,9 +32,11 @@ def pytest_unconfigure(config):
     """End the process with pytest's own status once everything is reported, skipping the interpreter's teardown.
 
     On an AVX-512 EPYC (2026-12-04) the whole suite passed (1192 tests) and the process then died in that teardown
-    with SIGSEGV (exit 139), inside the native libraries' exit-time cleanup after a run that had loaded TensorFlow
-    with oneDNN, Gradio's servers and a browser; a crash there says nothing about the code under test, but it
-    failed CI. Nothing is lost: the summary is written, and test files flush what they write.
+    with SIGSEGV (exit 139). The likely cause was found later: oneDNN's Conv2DBackpropFilter for a 1x1 filter at
+    stride 2 corrupts the heap on that CPU, and a sub-pixel parity test ran it (it now derives that gradient from
+    forward ops; tests/test_fast_layers.py). This hook stays as a guard: a crash in the native libraries' exit-time
+    cleanup (TensorFlow, Gradio's servers, a browser) says nothing about the code under test. Nothing is lost: the
+    summary is written, and test files flush what they write.
     """
     if "status" in _EXIT_STATUS:
         import sys
