@@ -9,8 +9,9 @@ inference and export work, and again at the end; the RSS after importing TensorF
 libraries' own footprint.
 Inference: one image through the generator (G, or G_AB via `a_to_b` for unpaired models) from Keras in a
 tf.function; for float32 also from the exported SavedModel's `translate` signature (a_to_b for unpaired models)
-and from TFLite float32 / float16 / dynamic-range int8 conversions of it; median of `infer_runs` calls after
-`timing.INFER_WARMUP` untimed ones (3, as time_peers.py warms up the reference).
+and from TFLite float32 / float16 / dynamic-range int8 conversions of it; after `timing.INFER_WARMUP` untimed calls
+each (3, as time_peers.py warms up the reference), the median of `infer_runs` calls per backend, the backends
+taking turns in blocks (`timing.interleaved_medians_s`) so that the host's slow spells do not favour one of them.
 FLOPs: bench.flops on the traced train_step and generator (graph count, plus the per-layer count as a check).
 """
 from __future__ import annotations
@@ -43,9 +44,17 @@ def measure(model_name: str, size: int, precision: str, args) -> dict:
     }
     image = batch[0][:1]
     generate = _inference_fn(model, config)
-    result["infer_keras_s"] = _latency(generate, image, args.infer_runs)
-    if precision == "float32" and not args.no_export:
-        result.update(export_latencies(model, image, args.infer_runs))
+    with tempfile.TemporaryDirectory() as tmp:
+        backends = {"keras": lambda: generate(image).numpy()}
+        if precision == "float32" and not args.no_export:
+            exported, errors = export_backends(model, image, tmp)
+            backends.update(exported)
+            result.update(errors)
+        for fn in backends.values():
+            for _ in range(timing.INFER_WARMUP):  # the first traces
+                fn()
+        result.update({f"infer_{name}_s": s
+                       for name, s in timing.interleaved_medians_s(backends, args.infer_runs).items()})
     if not args.no_flops:
         result.update(count_flops(model, config, generate))
     result["peak_rss_gb"] = timing.peak_rss_gb()
@@ -70,41 +79,30 @@ def _inference_fn(model, config):
     return tf.function(lambda x: model.generate(x, z, training=False))
 
 
-def _latency(fn, image, runs: int) -> float:
-    for _ in range(timing.INFER_WARMUP):  # the first traces
-        fn(image)
-    return timing.median_call_s(lambda: fn(image).numpy(), runs)
-
-
-def export_latencies(model, image, runs: int) -> dict:
-    """{infer_savedmodel_s, infer_tflite_s, infer_tflite-fp16_s, infer_tflite-int8_s} for one uint8 image, through
-    the exported `translate` signature (a_to_b for unpaired models)."""
+def export_backends(model, image, tmp: str) -> tuple[dict, dict]:
+    """({backend: call}, {infer_<fmt>_error: message}) for one uint8 image through the exported `translate`
+    signature (a_to_b for unpaired models): the SavedModel written under `tmp`, and its TFLite float32 / float16 /
+    dynamic-range int8 conversions (a converter failure costs that format's latency, not the configuration)."""
     import tensorflow as tf
 
     from tfgan_i2i.export import convert_tflite, export_savedmodel
     from tfgan_i2i.export.tflite import interpreter
 
     u8 = ((image + 1) * 127.5).round().clip(0, 255).astype("uint8")
-    out = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        sm_path = export_savedmodel(model, os.path.join(tmp, "m"))
-        translate = tf.saved_model.load(sm_path).signatures["translate"]
-        u8_tensor = tf.constant(u8)
-        for _ in range(timing.INFER_WARMUP):
-            translate(image=u8_tensor)
-        out["infer_savedmodel_s"] = timing.median_call_s(lambda: translate(image=u8_tensor)["image"].numpy(), runs)
-        for fmt in ("tflite", "tflite-fp16", "tflite-int8"):
-            try:  # a converter failure costs that format's latency, not the configuration's training figures
-                runner = interpreter(convert_tflite(sm_path, os.path.join(tmp, f"m.{fmt}"), fmt)
-                                     ).get_signature_runner("translate")
-            except Exception as e:  # noqa: BLE001 - the converter raises many kinds; the message is kept
-                lines = [line for line in str(e).splitlines() if line.strip()]
-                out[f"infer_{fmt}_error"] = f"{type(e).__name__}: {(lines or ['no message'])[0][:300]}"
-                continue
-            for _ in range(timing.INFER_WARMUP):
-                runner(image=u8)
-            out[f"infer_{fmt}_s"] = timing.median_call_s(lambda: runner(image=u8), runs)
-    return out
+    sm_path = export_savedmodel(model, os.path.join(tmp, "m"))
+    translate = tf.saved_model.load(sm_path).signatures["translate"]
+    u8_tensor = tf.constant(u8)
+    calls, errors = {"savedmodel": lambda: translate(image=u8_tensor)["image"].numpy()}, {}
+    for fmt in ("tflite", "tflite-fp16", "tflite-int8"):
+        try:
+            runner = interpreter(convert_tflite(sm_path, os.path.join(tmp, f"m.{fmt}"), fmt)
+                                 ).get_signature_runner("translate")
+        except Exception as e:  # noqa: BLE001 - the converter raises many kinds; the message is kept
+            lines = [line for line in str(e).splitlines() if line.strip()]
+            errors[f"infer_{fmt}_error"] = f"{type(e).__name__}: {(lines or ['no message'])[0][:300]}"
+            continue
+        calls[fmt] = lambda runner=runner: runner(image=u8)
+    return calls, errors
 
 
 def count_flops(model, config, generate) -> dict:

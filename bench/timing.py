@@ -94,6 +94,21 @@ def median_call_s(fn, runs: int) -> float:
     return statistics.median(times)
 
 
+def interleaved_medians_s(fns: dict, runs: int, blocks: int = 4) -> dict:
+    """{name: median wall time} of at least `runs` calls of each fn in `fns`, taken in `blocks` blocks that take
+    turns (the order reversed every other block), so a slow spell of the host falls on every backend alike rather
+    than on whichever ran then. Each fn must wait for its result."""
+    per = -(-runs // blocks)
+    times = {name: [] for name in fns}
+    for block in range(blocks):
+        for name in (list(fns) if block % 2 == 0 else list(fns)[::-1]):
+            for _ in range(per):
+                t = time.perf_counter()
+                fns[name]()
+                times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def peak_rss_gb() -> float:
     """This process's peak resident memory so far, in GiB (Linux reports ru_maxrss in KiB)."""
     import resource
